@@ -1,0 +1,290 @@
+//! Compiling a [`Database`] into an immutable [`SignatureSet`]: one Aho-Corasick
+//! automaton over the atoms of every body signature, the verification data for
+//! each, and the hash index.
+
+pub mod atoms;
+pub mod hashes;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::sig::{
+    BodySig, Database, DatabaseError, Format, HashKind, Node, Offset, TargetType, Trailer,
+};
+use atoms::AtomPlace;
+use hashes::HashIndex;
+
+/// A body signature ready to verify.
+#[derive(Debug)]
+pub(crate) struct CompiledSig {
+    pub name: Arc<str>,
+    pub target: TargetType,
+    pub offset: Offset,
+    pub trailer: Option<Trailer>,
+    pub nodes: Vec<Node>,
+    pub atom: AtomPlace,
+    /// Fewest and most bytes before the atom (`None`: unbounded).
+    pub left: (u64, Option<u64>),
+}
+
+/// The compiled signatures: shared by every thread, never changed after
+/// [`SignatureSet::compile`]. Cloning is cheap (an `Arc`).
+#[derive(Clone, Debug)]
+pub struct SignatureSet {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub sigs: Vec<CompiledSig>,
+    pub automaton: Option<AhoCorasick>,
+    /// For each automaton pattern, the signatures whose atom it is.
+    pub atom_owners: Vec<Vec<u32>>,
+    pub hashes: HashIndex,
+    pub allow: HashIndex,
+    pub info: SetInfo,
+}
+
+/// What a compiled set holds, for `ward sigs info` and logging.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct SetInfo {
+    /// Body signatures.
+    pub body: usize,
+    /// MD5 hash signatures.
+    pub md5: usize,
+    /// SHA-1 hash signatures.
+    pub sha1: usize,
+    /// SHA-256 hash signatures.
+    pub sha256: usize,
+    /// Known-clean hashes.
+    pub allow: usize,
+    /// Signatures dropped by `.ign2`.
+    pub ignored: usize,
+    /// Distinct atoms in the automaton.
+    pub atoms: usize,
+    /// Automaton implementation (`none` when there are no body signatures).
+    pub automaton: String,
+    /// Approximate heap memory of the compiled set, bytes.
+    pub memory: usize,
+    /// Compile time.
+    pub build_time: Duration,
+}
+
+impl SetInfo {
+    /// All signatures that can report a detection.
+    pub fn total(&self) -> usize {
+        self.body + self.md5 + self.sha1 + self.sha256
+    }
+}
+
+/// Why a database could not be compiled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// Loading a database failed.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    /// The automaton could not be built (too large).
+    #[error("building the automaton failed: {0}")]
+    Automaton(String),
+    /// A signature has no fixed byte to anchor on.
+    #[error("signature {0} has no fixed byte to anchor on")]
+    NoAtom(String),
+}
+
+impl SignatureSet {
+    /// A builder: `SignatureSet::builder().builtin(true).path("x.ndb").build()`.
+    pub fn builder() -> SetBuilder {
+        SetBuilder::default()
+    }
+
+    /// The built-in signatures, compiled.
+    pub fn builtin() -> SignatureSet {
+        SignatureSet::compile(&Database::builtin()).expect("the built-in database compiles")
+    }
+
+    /// Compile a database.
+    pub fn compile(db: &Database) -> Result<SignatureSet, CompileError> {
+        let t0 = Instant::now();
+        let kept = |name: &str| !db.ignored.contains(name);
+        let mut sigs = Vec::new();
+        let mut atom_ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut atom_owners: Vec<Vec<u32>> = Vec::new();
+        for sig in db.body.iter().filter(|s| kept(&s.name)) {
+            let compiled = compile_sig(sig)?;
+            let bytes = atoms::bytes(&compiled.nodes, compiled.atom);
+            let next = atom_ids.len();
+            let id = *atom_ids.entry(bytes).or_insert(next);
+            if id == atom_owners.len() {
+                atom_owners.push(Vec::new());
+            }
+            atom_owners[id].push(sigs.len() as u32);
+            sigs.push(compiled);
+        }
+        let mut patterns: Vec<(Vec<u8>, usize)> = atom_ids.into_iter().collect();
+        patterns.sort_by_key(|(_, id)| *id);
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(choose_kind(patterns.len())))
+                .build(patterns.iter().map(|(b, _)| b))
+                .map_err(|e| CompileError::Automaton(e.to_string()))?;
+            Some(ac)
+        };
+        let hashes = HashIndex::new(db.hashes.iter().filter(|s| kept(&s.name)));
+        let allow = HashIndex::new(&db.allow);
+        let mut info = SetInfo {
+            body: sigs.len(),
+            md5: hashes.count(HashKind::Md5),
+            sha1: hashes.count(HashKind::Sha1),
+            sha256: hashes.count(HashKind::Sha256),
+            allow: allow.len(),
+            ignored: db.body.len() + db.hashes.len() - sigs.len() - hashes.len(),
+            atoms: patterns.len(),
+            automaton: automaton
+                .as_ref()
+                .map_or("none".into(), |a| format!("{:?}", a.kind())),
+            memory: 0,
+            build_time: Duration::ZERO,
+        };
+        info.memory = automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
+            + sigs.iter().map(|s| s.nodes.len() * 32 + 96).sum::<usize>()
+            + hashes.memory_usage()
+            + allow.memory_usage();
+        info.build_time = t0.elapsed();
+        Ok(SignatureSet {
+            inner: Arc::new(Inner {
+                sigs,
+                automaton,
+                atom_owners,
+                hashes,
+                allow,
+                info,
+            }),
+        })
+    }
+
+    /// What the set holds.
+    pub fn info(&self) -> &SetInfo {
+        &self.inner.info
+    }
+
+    /// Number of signatures that can report a detection.
+    pub fn len(&self) -> usize {
+        self.inner.info.total()
+    }
+
+    /// Whether the set has no signatures.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A contiguous NFA for large atom sets: a DFA over tens of thousands of atoms
+/// costs hundreds of MiB and much build time for little gain once the prefilter
+/// and the atom choice keep verification rare.
+fn choose_kind(patterns: usize) -> AhoCorasickKind {
+    if patterns <= 20_000 {
+        AhoCorasickKind::DFA
+    } else {
+        AhoCorasickKind::ContiguousNFA
+    }
+}
+
+fn compile_sig(sig: &BodySig) -> Result<CompiledSig, CompileError> {
+    let atom =
+        atoms::choose(&sig.nodes).ok_or_else(|| CompileError::NoAtom(sig.name.to_string()))?;
+    let left = sig.nodes[..atom.start]
+        .iter()
+        .fold((0u64, Some(0u64)), |(lo, hi), n| {
+            let (a, b) = n.width();
+            (lo + a, hi.zip(b).map(|(x, y)| x + y))
+        });
+    Ok(CompiledSig {
+        name: sig.name.clone(),
+        target: sig.target,
+        offset: sig.offset,
+        trailer: sig.trailer,
+        nodes: sig.nodes.clone(),
+        atom,
+        left,
+    })
+}
+
+/// Collects signature sources, then loads and compiles them in one go.
+///
+/// Defaults: no built-in signatures, no sources.
+#[derive(Clone, Debug, Default)]
+pub struct SetBuilder {
+    builtin: bool,
+    paths: Vec<PathBuf>,
+    texts: Vec<(Format, PathBuf, Vec<u8>)>,
+}
+
+impl SetBuilder {
+    /// Include the built-in signatures (default: no).
+    pub fn builtin(&mut self, yes: bool) -> &mut Self {
+        self.builtin = yes;
+        self
+    }
+
+    /// Add a signature file or directory.
+    pub fn path(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.paths.push(path.as_ref().to_owned());
+        self
+    }
+
+    /// Add signatures from text; `name` appears in error messages.
+    pub fn text(&mut self, format: Format, name: &str, text: impl AsRef<[u8]>) -> &mut Self {
+        self.texts
+            .push((format, name.into(), text.as_ref().to_owned()));
+        self
+    }
+
+    /// Load every source (all syntax errors are collected) and compile.
+    pub fn build(&self) -> Result<SignatureSet, CompileError> {
+        SignatureSet::compile(&self.database()?)
+    }
+
+    /// Load every source into a [`Database`] without compiling.
+    pub fn database(&self) -> Result<Database, DatabaseError> {
+        let mut db = if self.builtin {
+            Database::builtin()
+        } else {
+            Database::new()
+        };
+        let mut errors = Vec::new();
+        let results = self
+            .paths
+            .iter()
+            .map(|p| db.load_path(p))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .chain(
+                self.texts
+                    .iter()
+                    .map(|(f, n, t)| db.load_bytes(*f, n, t))
+                    .collect::<Vec<_>>(),
+            );
+        for r in results {
+            match r {
+                Ok(()) => {}
+                Err(DatabaseError::Syntax(mut e)) => errors.append(&mut e),
+                Err(e) => return Err(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(db)
+        } else {
+            Err(DatabaseError::Syntax(errors))
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Getting a file's bytes safely: open without following a final symlink and
+//! without blocking, check the descriptor is a regular file, then read it into a
+//! reused buffer or map it under a lease ([`super::mmap`]).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use super::mmap::{self, LeasedMap};
+
+/// Files at least this large are mapped (when a lease can be had) rather than
+/// read. Below it, copying into a warm reused buffer is as fast as mapping and
+/// costs no page-table set-up; `benches/input.rs` measures the crossover.
+pub const MMAP_THRESHOLD: u64 = 4 << 20;
+
+/// How much more than its reported size is read from a file: files in /proc and
+/// /sys report size 0, and files grow while being read. Bounded so that a file
+/// written endlessly cannot make the scan endless.
+const READ_SLACK: u64 = 1 << 20;
+
+/// What is at a path, when it is not a regular file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpecialKind {
+    /// A directory.
+    Directory,
+    /// A named pipe.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A symbolic link (not followed).
+    Symlink,
+}
+
+impl SpecialKind {
+    /// A word for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpecialKind::Directory => "directory",
+            SpecialKind::Fifo => "FIFO",
+            SpecialKind::Socket => "socket",
+            SpecialKind::CharDevice => "character device",
+            SpecialKind::BlockDevice => "block device",
+            SpecialKind::Symlink => "symbolic link",
+        }
+    }
+}
+
+/// An opened regular file and its size at open time.
+pub struct Opened {
+    /// The descriptor.
+    pub file: File,
+    /// Size from `fstat`.
+    pub size: u64,
+}
+
+/// The outcome of [`open`].
+pub enum OpenOutcome {
+    /// A regular file.
+    Regular(Opened),
+    /// Something else, not to be read.
+    Special(SpecialKind),
+}
+
+/// Open `path` read-only with `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC` (and
+/// `O_NOATIME` where permitted), then classify the descriptor.
+pub fn open(path: &Path) -> io::Result<OpenOutcome> {
+    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let try_open = |flags| OpenOptions::new().read(true).custom_flags(flags).open(path);
+    let file = match try_open(base | libc::O_NOATIME) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => try_open(base),
+        other => other,
+    };
+    let file = match file {
+        Ok(f) => f,
+        // O_NOFOLLOW on a symlink fails with ELOOP.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) && is_symlink(path) => {
+            return Ok(OpenOutcome::Special(SpecialKind::Symlink));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    let ft = meta.file_type();
+    let special = if ft.is_file() {
+        return Ok(OpenOutcome::Regular(Opened {
+            size: meta.size(),
+            file,
+        }));
+    } else if ft.is_dir() {
+        SpecialKind::Directory
+    } else if ft.is_fifo() {
+        SpecialKind::Fifo
+    } else if ft.is_socket() {
+        SpecialKind::Socket
+    } else if ft.is_char_device() {
+        SpecialKind::CharDevice
+    } else {
+        SpecialKind::BlockDevice
+    };
+    Ok(OpenOutcome::Special(special))
+}
+
+fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// A file's bytes: borrowed from the reusable buffer or from a leased map.
+pub enum Data<'a> {
+    /// Read into the buffer.
+    Buffer(&'a [u8]),
+    /// Mapped.
+    Mapped(LeasedMap<'a>),
+}
+
+impl Data<'_> {
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Buffer(b) => b,
+            Data::Mapped(m) => m.bytes(),
+        }
+    }
+}
+
+/// Load an opened file: map it when large and a lease is available, else read at
+/// most `limit` bytes into `buf`.
+pub fn load<'a>(
+    opened: &'a Opened,
+    buf: &'a mut Vec<u8>,
+    limit: u64,
+    allow_mmap: bool,
+) -> io::Result<Data<'a>> {
+    if allow_mmap
+        && opened.size >= MMAP_THRESHOLD
+        && opened.size <= limit
+        && let Some(map) = mmap::map_leased(&opened.file)
+    {
+        return Ok(Data::Mapped(map));
+    }
+    buf.clear();
+    let want = opened.size.saturating_add(READ_SLACK).min(limit);
+    buf.reserve(opened.size.min(want) as usize);
+    (&opened.file).take(want).read_to_end(buf)?;
+    Ok(Data::Buffer(buf))
+}

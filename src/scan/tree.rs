@@ -1,0 +1,100 @@
+//! Scanning many paths in parallel: one thread walks, a rayon pool scans, and the
+//! caller's thread receives every event in turn (one writer owns the output).
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::bounded;
+use rayon::iter::{ParallelBridge, ParallelIterator};
+
+use super::{FileReport, ScanError, Scanner, Verdict};
+use crate::SignatureSet;
+use crate::walk::{Entry, Walk};
+
+/// What [`scan_tree`] reports to its callback.
+#[derive(Debug)]
+pub enum Event {
+    /// A directory was entered.
+    Directory(PathBuf),
+    /// A file was scanned (or skipped, or failed).
+    File(FileReport),
+}
+
+/// Per-file scan settings for [`scan_tree`].
+#[derive(Clone, Debug, Default)]
+pub struct TreeOptions {
+    /// Worker threads; 0 = one per core.
+    pub threads: usize,
+    /// Report every matching signature.
+    pub all_matches: bool,
+    /// Skip files larger than this.
+    pub max_filesize: Option<u64>,
+}
+
+/// Scan everything `walk` yields in parallel, calling `on_event` on the calling
+/// thread for each directory and file. Returning `ControlFlow::Break` from the
+/// callback stops the scan soon after.
+pub fn scan_tree(
+    set: &SignatureSet,
+    walk: Walk,
+    opts: &TreeOptions,
+    mut on_event: impl FnMut(Event) -> ControlFlow<()>,
+) -> Result<(), rayon::ThreadPoolBuildError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()?;
+    let stop = AtomicBool::new(false);
+    let (work_tx, work_rx) = bounded::<PathBuf>(4096);
+    let (event_tx, event_rx) = bounded::<Event>(1024);
+    std::thread::scope(|s| {
+        let walk_events = event_tx.clone();
+        let stop = &stop;
+        s.spawn(move || {
+            for entry in walk {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let sent = match entry {
+                    Entry::File(p) => work_tx.send(p).is_ok(),
+                    Entry::Dir(p) => walk_events.send(Event::Directory(p)).is_ok(),
+                    Entry::Error(path, msg) => walk_events
+                        .send(Event::File(FileReport {
+                            path,
+                            scanned_bytes: 0,
+                            verdict: Verdict::Error(ScanError::Walk(msg)),
+                        }))
+                        .is_ok(),
+                };
+                if !sent {
+                    break;
+                }
+            }
+        });
+        s.spawn(move || {
+            pool.install(|| {
+                work_rx.into_iter().par_bridge().for_each_init(
+                    || {
+                        let mut sc = Scanner::new(set);
+                        sc.all_matches(opts.all_matches)
+                            .max_filesize(opts.max_filesize);
+                        sc
+                    },
+                    |sc, path| {
+                        if !stop.load(Ordering::Relaxed) {
+                            let _ = event_tx.send(Event::File(sc.scan_file(&path)));
+                        }
+                    },
+                )
+            });
+        });
+        for ev in event_rx {
+            if on_event(ev).is_break() {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+        }
+        // Draining is not needed: dropping the receiver makes further sends fail.
+    });
+    Ok(())
+}

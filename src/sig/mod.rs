@@ -1,0 +1,440 @@
+//! Signature formats: parsing ClamAV databases into typed signatures.
+//!
+//! A [`Database`] collects signatures from files, directories and text; it is the
+//! input of [`crate::SignatureSet::compile`]. Every syntax error carries the file,
+//! line and column it was found at; signatures that are well formed but need an
+//! engine feature ward does not have are skipped with a [`SigWarning`], never
+//! matched with different semantics.
+
+pub mod builtin;
+pub mod hashdb;
+pub mod hexpat;
+pub mod ndb;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use hexpat::{Node, Tok};
+
+/// The file type a body signature applies to (ClamAV's `TargetType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TargetType {
+    /// 0: any file.
+    Any,
+    /// 1: Windows PE executables.
+    Pe,
+    /// 6: ELF executables and libraries.
+    Elf,
+    /// 9: Mach-O binaries.
+    MachO,
+}
+
+/// Where a body signature's match must start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offset {
+    /// `*`: anywhere.
+    Any,
+    /// `n[,shift]`: at `at ..= at + shift`.
+    FromStart {
+        /// First allowed start.
+        at: u64,
+        /// How much later it may start.
+        shift: u64,
+    },
+    /// `EOF-n[,shift]`: at `size - back ..= size - back + shift`.
+    FromEnd {
+        /// Distance of the first allowed start from the end of the file.
+        back: u64,
+        /// How much later it may start.
+        shift: u64,
+    },
+}
+
+impl Offset {
+    /// The inclusive range of allowed start offsets in a file of `size` bytes,
+    /// or `None` when no start is possible.
+    pub fn start_range(self, size: u64) -> Option<(u64, u64)> {
+        let (lo, shift) = match self {
+            Offset::Any => return Some((0, size)),
+            Offset::FromStart { at, shift } => (at, shift),
+            Offset::FromEnd { back, shift } => (size.checked_sub(back)?, shift),
+        };
+        (lo <= size).then(|| (lo, lo.saturating_add(shift).min(size)))
+    }
+}
+
+/// A condition on the bytes after a body match (used by the built-in EICAR rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trailer {
+    /// Only ASCII whitespace (and Ctrl-Z) may follow, and the file is at most
+    /// `max_size` bytes.
+    Whitespace {
+        /// Largest file size allowed.
+        max_size: u64,
+    },
+}
+
+/// A body (content) signature.
+#[derive(Clone, Debug)]
+pub struct BodySig {
+    /// Name, exactly as in the database.
+    pub name: Arc<str>,
+    /// File type it applies to.
+    pub target: TargetType,
+    /// Where the match must start.
+    pub offset: Offset,
+    /// The pattern.
+    pub nodes: Vec<Node>,
+    /// Extra condition on what follows the match.
+    pub trailer: Option<Trailer>,
+}
+
+/// A digest algorithm of a hash signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HashKind {
+    /// MD5 (`.hdb`, `.fp`).
+    Md5,
+    /// SHA-1 (`.hsb`, `.sfp`, 40 hex digits).
+    Sha1,
+    /// SHA-256 (`.hsb`, `.sfp`, 64 hex digits).
+    Sha256,
+}
+
+/// A whole-file hash signature.
+#[derive(Clone, Debug)]
+pub struct HashSig {
+    /// Name, exactly as in the database.
+    pub name: Arc<str>,
+    /// Digest algorithm.
+    pub kind: HashKind,
+    /// The digest.
+    pub digest: Vec<u8>,
+    /// File size it applies to; `None` for `*` (any size).
+    pub size: Option<u64>,
+}
+
+/// An error within a line of a signature file (0-based column).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineError {
+    /// 0-based byte column.
+    pub column: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl LineError {
+    fn new(column: usize, reason: impl Into<String>) -> Self {
+        LineError {
+            column,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A syntax error in a signature file, with its place (line and column 1-based).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {reason}", file.display())]
+pub struct SigError {
+    /// The file (or the name given to text).
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// A signature that was read but will not be used, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigWarning {
+    /// Where it was found.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// Why it is skipped.
+    pub reason: String,
+}
+
+impl fmt::Display for SigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.reason)
+    }
+}
+
+/// Why a database could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DatabaseError {
+    /// The file or directory could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// What was being read.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file's extension names no format ward reads.
+    #[error("{}: unknown signature format (expected .ndb, .hdb, .hsb, .fp, .sfp or .ign2)", path.display())]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Syntax errors; all of them, in file order.
+    #[error("{}", display_errors(.0))]
+    Syntax(Vec<SigError>),
+}
+
+fn display_errors(errors: &[SigError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The formats of signature files, chosen by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// `.ndb` extended body signatures.
+    Ndb,
+    /// `.hdb` (MD5) and `.hsb` (SHA-1/SHA-256) hash signatures.
+    Hash,
+    /// `.fp` / `.sfp`: hashes of known-clean files.
+    Allow,
+    /// `.ign2`: names of signatures to drop.
+    Ignore,
+}
+
+impl Format {
+    /// The format for a file name's extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "ndb" => Some(Format::Ndb),
+            "hdb" | "hsb" => Some(Format::Hash),
+            "fp" | "sfp" => Some(Format::Allow),
+            "ign2" => Some(Format::Ignore),
+            _ => None,
+        }
+    }
+}
+
+/// Parsed signatures from any number of sources, ready to compile.
+#[derive(Clone, Debug, Default)]
+pub struct Database {
+    /// Body signatures.
+    pub body: Vec<BodySig>,
+    /// Hash signatures.
+    pub hashes: Vec<HashSig>,
+    /// Hashes of known-clean files (never reported).
+    pub allow: Vec<HashSig>,
+    /// Signature names to drop.
+    pub ignored: HashSet<String>,
+    /// Signatures read but skipped, with the reason.
+    pub warnings: Vec<SigWarning>,
+}
+
+/// At most this many syntax errors are kept per file.
+const MAX_ERRORS_PER_FILE: usize = 100;
+
+impl Database {
+    /// An empty database.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in signatures (EICAR, the ClamAV test file).
+    pub fn builtin() -> Self {
+        builtin::database()
+    }
+
+    /// Load a signature file (format by extension) or every signature file in a
+    /// directory (sorted by name; other files are ignored).
+    pub fn load_path(&mut self, path: &Path) -> Result<(), DatabaseError> {
+        let io = |source| DatabaseError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if path.is_dir() {
+            let mut files = std::fs::read_dir(path)
+                .map_err(io)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(io)?;
+            files.retain(|p| Format::from_path(p).is_some() && p.is_file());
+            files.sort();
+            let mut errors = Vec::new();
+            for file in files {
+                match self.load_path(&file) {
+                    Err(DatabaseError::Syntax(mut e)) => errors.append(&mut e),
+                    other => other?,
+                }
+            }
+            return if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(DatabaseError::Syntax(errors))
+            };
+        }
+        let format = Format::from_path(path).ok_or_else(|| DatabaseError::UnknownFormat {
+            path: path.to_owned(),
+        })?;
+        let bytes = std::fs::read(path).map_err(io)?;
+        self.load_bytes(format, path, &bytes)
+    }
+
+    /// Load signatures of `format` from text; `name` is used in error messages.
+    pub fn load_bytes(
+        &mut self,
+        format: Format,
+        name: &Path,
+        bytes: &[u8],
+    ) -> Result<(), DatabaseError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut errors = Vec::new();
+        let mut error_count = 0usize;
+        for (idx, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if raw.iter().all(u8::is_ascii_whitespace) || raw.first() == Some(&b'#') {
+                continue;
+            }
+            let result = match std::str::from_utf8(raw) {
+                Ok(line) => self.add_line(format, name, idx + 1, line),
+                Err(e) => Err(LineError::new(e.valid_up_to(), "invalid UTF-8")),
+            };
+            if let Err(e) = result {
+                error_count += 1;
+                if errors.len() < MAX_ERRORS_PER_FILE {
+                    errors.push(SigError {
+                        file: name.to_owned(),
+                        line: idx + 1,
+                        column: e.column + 1,
+                        reason: e.reason,
+                    });
+                }
+            }
+        }
+        if error_count > errors.len() {
+            errors.push(SigError {
+                file: name.to_owned(),
+                line: 0,
+                column: 0,
+                reason: format!("{} more errors not shown", error_count - errors.len()),
+            });
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DatabaseError::Syntax(errors))
+        }
+    }
+
+    fn add_line(
+        &mut self,
+        format: Format,
+        file: &Path,
+        line: usize,
+        text: &str,
+    ) -> Result<(), LineError> {
+        let warn = |reason| SigWarning {
+            file: file.to_owned(),
+            line,
+            reason,
+        };
+        match format {
+            Format::Ndb => match ndb::parse_line(text)? {
+                ndb::Parsed::Sig(sig) => self.body.push(sig),
+                ndb::Parsed::Unsupported(reason) => self.warnings.push(warn(reason)),
+                ndb::Parsed::OutOfLevel => {}
+            },
+            Format::Hash => self.hashes.extend(hashdb::parse_line(text)?),
+            Format::Allow => self.allow.extend(hashdb::parse_line(text)?),
+            Format::Ignore => {
+                // `Name` or `Name:digest-of-the-entry`; the name is what counts.
+                let name = text.split(':').next().unwrap_or(text).trim();
+                self.ignored.insert(name.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Add everything from `other`.
+    pub fn merge(&mut self, other: Database) {
+        self.body.extend(other.body);
+        self.hashes.extend(other.hashes);
+        self.allow.extend(other.allow);
+        self.ignored.extend(other.ignored);
+        self.warnings.extend(other.warnings);
+    }
+
+    /// Number of signatures that will be compiled (after `.ign2`).
+    pub fn len(&self) -> usize {
+        let kept = |n: &Arc<str>| !self.ignored.contains(&**n);
+        self.body.iter().filter(|s| kept(&s.name)).count()
+            + self.hashes.iter().filter(|s| kept(&s.name)).count()
+    }
+
+    /// Whether no signature would be compiled.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether a pattern has at least one fully known byte outside alternations.
+pub(crate) fn has_static_byte(nodes: &[Node]) -> bool {
+    nodes
+        .iter()
+        .any(|n| matches!(n, Node::Tok(t) if t.is_exact()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_file_line_column() {
+        let mut db = Database::new();
+        let text = b"\xEF\xBB\xBFgood:0:*:41424344\r\n\nbad:0:*:4142zz\nalso:0:*:41424344\n";
+        let e = db
+            .load_bytes(Format::Ndb, Path::new("x.ndb"), text)
+            .unwrap_err();
+        let DatabaseError::Syntax(errs) = e else {
+            panic!()
+        };
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].to_string(), "x.ndb:3:13: 'z' is not a hex digit");
+        assert_eq!(db.body.len(), 2);
+    }
+
+    #[test]
+    fn unsupported_is_a_warning() {
+        let mut db = Database::new();
+        db.load_bytes(
+            Format::Ndb,
+            Path::new("w.ndb"),
+            b"a:0:EP+0:41424344\nb:3:*:41424344\nc:0:*:41424344:9999\n",
+        )
+        .unwrap();
+        assert_eq!((db.body.len(), db.warnings.len()), (0, 2));
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(Offset::Any.start_range(10), Some((0, 10)));
+        assert_eq!(
+            Offset::FromStart { at: 4, shift: 100 }.start_range(10),
+            Some((4, 10))
+        );
+        assert_eq!(
+            Offset::FromEnd { back: 4, shift: 1 }.start_range(10),
+            Some((6, 7))
+        );
+        assert_eq!(Offset::FromEnd { back: 40, shift: 1 }.start_range(10), None);
+        assert_eq!(Offset::FromStart { at: 11, shift: 0 }.start_range(10), None);
+    }
+}
