@@ -38,11 +38,7 @@ pub enum MatchKind {
 }
 
 fn ser_hash_kind<S: serde::Serializer>(k: &HashKind, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(match k {
-        HashKind::Md5 => "md5",
-        HashKind::Sha1 => "sha1",
-        HashKind::Sha256 => "sha256",
-    })
+    s.serialize_str(k.as_str())
 }
 
 /// One detection.
@@ -72,7 +68,7 @@ pub enum SkipReason {
 impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SkipReason::Special(k) => write!(f, "{} skipped", k.as_str()),
+            SkipReason::Special(k) => write!(f, "Not a regular file ({})", k.as_str()),
             SkipReason::TooLarge { size, limit } => {
                 write!(f, "size {size} exceeds max-filesize {limit}")
             }

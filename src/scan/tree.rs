@@ -14,6 +14,7 @@ use crate::walk::{Entry, Walk};
 
 /// What [`scan_tree`] reports to its callback.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// A directory was entered.
     Directory(PathBuf),

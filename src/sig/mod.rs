@@ -104,6 +104,17 @@ pub enum HashKind {
     Sha256,
 }
 
+impl HashKind {
+    /// Lower-case name: `md5`, `sha1`, `sha256`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HashKind::Md5 => "md5",
+            HashKind::Sha1 => "sha1",
+            HashKind::Sha256 => "sha256",
+        }
+    }
+}
+
 /// A whole-file hash signature.
 #[derive(Clone, Debug)]
 pub struct HashSig {

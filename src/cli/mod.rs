@@ -1,0 +1,87 @@
+//! The `ward` command line: argument parsing and the subcommands. Uses only the
+//! library's public API.
+
+mod output;
+mod scan;
+mod sigs;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "Exit status:
+  0  nothing found, no errors
+  1  something was found (even if some files had errors)
+  2  errors only (a file or directory could not be scanned, bad signatures, bad usage)";
+
+/// ward: a fast, safe malware signature scanner for Linux.
+#[derive(Parser, Debug)]
+#[command(name = "ward", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan files and directories.
+    #[command(after_help = EXIT_CODES)]
+    Scan(scan::ScanArgs),
+    /// Check and describe signature databases.
+    #[command(subcommand)]
+    Sigs(sigs::SigsCommand),
+}
+
+/// Where signatures come from; shared by every command that loads them.
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// Signature file or directory (.ndb, .hdb, .hsb, .fp, .sfp, .ign2); repeatable.
+    #[arg(short = 'd', long = "database", value_name = "PATH")]
+    databases: Vec<PathBuf>,
+    /// Leave out the built-in signatures (EICAR, the ClamAV test file).
+    #[arg(long)]
+    no_builtin: bool,
+}
+
+impl DbArgs {
+    /// Load and compile, printing every signature error and warning to stderr.
+    fn load(&self) -> Option<ward::SignatureSet> {
+        let mut b = ward::SignatureSet::builder();
+        b.builtin(!self.no_builtin);
+        for p in &self.databases {
+            b.path(p);
+        }
+        let db = match b.database() {
+            Ok(db) => db,
+            Err(e) => {
+                eprintln!("ward: cannot load signatures:\n{e}");
+                return None;
+            }
+        };
+        sigs::print_warnings(&db);
+        match ward::SignatureSet::compile(&db) {
+            Ok(set) => Some(set),
+            Err(e) => {
+                eprintln!("ward: cannot compile signatures: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// Run the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Sigs(cmd) => sigs::run(&cmd),
+    }
+}
