@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs ward's test suite on a fresh Debian machine: installs what the tests need
+# (ClamAV and its test files, for the differential and clam.exe tests), then runs
+# formatting, lint and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v clamscan >/dev/null || need+=(clamav)
+[ -f /usr/share/clamav-testfiles/clam.exe ] || need+=(clamav-testfiles)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing ${need[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --release -- -D warnings
+cargo test --release
