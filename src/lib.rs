@@ -26,7 +26,7 @@
 //! assert!(report.is_infected());
 //!
 //! // Scan a tree in parallel; the callback runs on this thread.
-//! let walk = ward::WalkOptions::new().walk(&[dir.clone()])?;
+//! let walk = ward::WalkOptions::new().walk([dir.clone()])?;
 //! let mut infected = 0;
 //! ward::scan_tree(&set, walk, &ward::TreeOptions::default(), |event| {
 //!     if let ward::Event::File(r) = event {

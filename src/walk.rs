@@ -57,9 +57,9 @@ impl WalkOptions {
     }
 
     /// Check the globs and start walking `roots`.
-    pub fn walk(&self, roots: &[PathBuf]) -> Result<Walk, GlobError> {
+    pub fn walk(&self, roots: impl IntoIterator<Item = PathBuf>) -> Result<Walk, GlobError> {
         Ok(Walk {
-            roots: roots.to_vec().into_iter(),
+            roots: roots.into_iter().collect::<Vec<_>>().into_iter(),
             current: None,
             files: globset(&self.exclude)?,
             dirs: globset(&self.exclude_dir)?,

@@ -145,7 +145,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
     for g in &args.exclude_dir {
         walk_opts.exclude_dir(g);
     }
-    let walk = match walk_opts.walk(&roots) {
+    let walk = match walk_opts.walk(roots) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("ward: {e}");

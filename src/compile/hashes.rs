@@ -23,10 +23,13 @@ struct Sizes {
     exact: HashSet<u64>,
 }
 
+/// The signatures sharing one digest: each with its size (`None`: any) and name.
+type Entries = Vec<(Option<u64>, Arc<str>)>;
+
 /// Hash signatures by digest.
 #[derive(Default, Debug)]
 pub struct HashIndex {
-    by_digest: HashMap<Vec<u8>, Vec<(Option<u64>, Arc<str>)>>,
+    by_digest: HashMap<Vec<u8>, Entries>,
     sizes: [Sizes; 3],
     counts: [usize; 3],
 }

@@ -78,19 +78,30 @@ pub fn open(path: &Path) -> io::Result<OpenOutcome> {
     };
     let file = match file {
         Ok(f) => f,
-        // O_NOFOLLOW on a symlink fails with ELOOP.
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) && is_symlink(path) => {
-            return Ok(OpenOutcome::Special(SpecialKind::Symlink));
+        // Sockets can't be opened at all (ENXIO), symlinks not with O_NOFOLLOW
+        // (ELOOP): classify what is there instead of reporting an error.
+        Err(e) => {
+            return match path.symlink_metadata() {
+                Ok(m) if !m.file_type().is_file() => {
+                    Ok(OpenOutcome::Special(classify(m.file_type())))
+                }
+                _ => Err(e),
+            };
         }
-        Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
-    let ft = meta.file_type();
-    let special = if ft.is_file() {
-        return Ok(OpenOutcome::Regular(Opened {
-            size: meta.size(),
-            file,
-        }));
+    if !meta.file_type().is_file() {
+        return Ok(OpenOutcome::Special(classify(meta.file_type())));
+    }
+    Ok(OpenOutcome::Regular(Opened {
+        size: meta.size(),
+        file,
+    }))
+}
+
+fn classify(ft: std::fs::FileType) -> SpecialKind {
+    if ft.is_symlink() {
+        SpecialKind::Symlink
     } else if ft.is_dir() {
         SpecialKind::Directory
     } else if ft.is_fifo() {
@@ -101,13 +112,7 @@ pub fn open(path: &Path) -> io::Result<OpenOutcome> {
         SpecialKind::CharDevice
     } else {
         SpecialKind::BlockDevice
-    };
-    Ok(OpenOutcome::Special(special))
-}
-
-fn is_symlink(path: &Path) -> bool {
-    path.symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink())
+    }
 }
 
 /// A file's bytes: borrowed from the reusable buffer or from a leased map.

@@ -70,7 +70,7 @@ impl fmt::Display for SkipReason {
         match self {
             SkipReason::Special(k) => write!(f, "Not a regular file ({})", k.as_str()),
             SkipReason::TooLarge { size, limit } => {
-                write!(f, "size {size} exceeds max-filesize {limit}")
+                write!(f, "Size {size} exceeds max-filesize {limit}")
             }
         }
     }
@@ -184,6 +184,10 @@ impl Scanner {
         let inner = Arc::clone(&self.set.inner);
         if !allowed(&inner, data) {
             hash_matches(&inner, data, &mut out);
+            if !self.all_matches {
+                // First match only, even when several hash signatures match.
+                out.truncate(1);
+            }
             if out.is_empty() || self.all_matches {
                 self.body_matches(&inner, data, &mut out);
             }

@@ -59,7 +59,7 @@ pub fn parse_line(line: &str) -> Result<Option<HashSig>, LineError> {
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, LineError> {
     let b = text.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(LineError::new(
             b.len(),
             "hash has an odd number of hex digits",

@@ -1,0 +1,376 @@
+//! `ward scan` and `ward sigs` through the binary.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+/// The EICAR test string, assembled at run time so no file in the repository
+/// holds it.
+pub fn eicar() -> Vec<u8> {
+    ward::sig::builtin::eicar()
+}
+
+pub fn ward() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ward"))
+}
+
+/// Run with a deadline: a hang is a failure, not a stuck CI job.
+pub fn run(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ward");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("ward did not finish within 60 s: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn scan(args: &[&OsStr]) -> Output {
+    run(ward().arg("scan").args(args))
+}
+
+fn p(path: &Path) -> &OsStr {
+    path.as_os_str()
+}
+
+#[test]
+fn eicar_plain_padded_and_misplaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let e = eicar();
+    fs::write(d.join("plain.com"), &e).unwrap();
+    fs::write(d.join("padded.txt"), [&e[..], b" \t\r\n\x1a  "].concat()).unwrap();
+    fs::write(d.join("too-long.txt"), [&e[..], &[b' '; 61][..]].concat()).unwrap();
+    fs::write(d.join("trailing-data.txt"), [&e[..], b"x"].concat()).unwrap();
+    fs::write(d.join("offset.txt"), [b" ", &e[..]].concat()).unwrap();
+    let o = scan(&[p(d), OsStr::new("--no-summary")]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{}: ", d.join(name).display())))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(line("plain.com").ends_with(": Eicar-Test-Signature FOUND"));
+    assert!(line("padded.txt").ends_with(": Eicar-Test-Signature FOUND"));
+    assert!(
+        line("too-long.txt").ends_with(": OK"),
+        "129 bytes is not the EICAR file"
+    );
+    assert!(line("trailing-data.txt").ends_with(": OK"));
+    assert!(line("offset.txt").ends_with(": OK"));
+
+    let o = scan(&[p(&d.join("offset.txt"))]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(ward()
+        .arg("scan")
+        .arg("--no-builtin")
+        .arg(d.join("plain.com")));
+    assert_eq!(o.status.code(), Some(0), "--no-builtin leaves EICAR out");
+}
+
+#[test]
+fn clam_exe_from_clamav_testfiles() {
+    let f = Path::new("/usr/share/clamav-testfiles/clam.exe");
+    assert!(
+        f.exists(),
+        "{} is missing: install the Debian package clamav-testfiles",
+        f.display()
+    );
+    let o = scan(&[p(f)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("clam.exe: Clamav.Test.File-6 FOUND"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn special_files_are_skipped_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("fifo");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let _sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
+    fs::write(d.join("clean.txt"), b"hello").unwrap();
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero-link")).unwrap();
+    for target in [d.to_path_buf(), fifo.clone()] {
+        let o = scan(&[p(&target)]);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}");
+        assert!(
+            out.contains(&format!(
+                "{}: Not a regular file (FIFO) SKIPPED",
+                fifo.display()
+            )),
+            "{out}"
+        );
+    }
+    let o = scan(&[p(d)]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("sock: Not a regular file (socket) SKIPPED"),
+        "{out}"
+    );
+    assert!(
+        out.contains("zero-link: Not a regular file (symbolic link) SKIPPED"),
+        "{out}"
+    );
+    assert!(out.contains("Scanned files: 1\n"), "{out}");
+    // A link to a device named on the command line is followed, then skipped.
+    let o = scan(&[p(&d.join("zero-link"))]);
+    assert!(
+        stdout(&o).contains("(character device) SKIPPED"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn missing_path_is_an_error_and_found_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let o = scan(&[p(&missing)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains(&format!(
+        "{}: No such file or directory ERROR",
+        missing.display()
+    )));
+    assert!(stdout(&o).contains("Total errors: 1"));
+    fs::write(dir.path().join("e"), eicar()).unwrap();
+    let o = scan(&[p(&missing), p(&dir.path().join("e"))]);
+    assert_eq!(o.status.code(), Some(1), "found wins over errors");
+}
+
+#[test]
+fn malformed_database_stops_before_scanning() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bad.ndb");
+    fs::write(
+        &db,
+        "Good.Sig:0:*:41424344\nBad.Sig:0:*:4142zz44\nWorse:0:x:41424344\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("e"), eicar()).unwrap();
+    let o = run(ward().arg("scan").arg("-d").arg(&db).arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty(), "nothing is scanned: {}", stdout(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("{}:2:17: 'z' is not a hex digit", db.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}:3:9: offset 'x' is not a number",
+            db.display()
+        )),
+        "{err}"
+    );
+
+    let o = run(ward().args(["sigs", "check"]).arg(&db));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.ndb:2:17:"));
+    let good = dir.path().join("good.ndb");
+    fs::write(&good, "Good.Sig:0:*:41424344\nEp:0:EP+0:41424344\n").unwrap();
+    let o = run(ward().args(["sigs", "check"]).arg(&good));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("OK (1 signatures, 1 skipped)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("good.ndb:2: offset 'EP+0'"));
+}
+
+#[test]
+fn json_lines_shape_and_exact_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let odd = d.join(OsStr::from_bytes(b"bad\xffname\n.com"));
+    fs::write(&odd, eicar()).unwrap();
+    fs::write(d.join("clean"), b"clean").unwrap();
+    let o = scan(&[OsStr::new("--json"), p(d)]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let infected = lines.iter().find(|v| v["status"] == "infected").unwrap();
+    assert_eq!(infected["type"], "file");
+    assert_eq!(infected["matches"][0]["signature"], "Eicar-Test-Signature");
+    assert_eq!(infected["matches"][0]["offset"], 0);
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(infected["path_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(raw, odd.as_os_str().as_bytes());
+    let clean = lines.iter().find(|v| v["status"] == "clean").unwrap();
+    assert!(clean.get("path_base64").is_none());
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["infected_files"], 1);
+    assert_eq!(summary["scanned_files"], 2);
+}
+
+#[test]
+fn options_limit_exclude_list_infected() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("skipme/deep")).unwrap();
+    fs::write(d.join("skipme/deep/e"), eicar()).unwrap();
+    fs::write(d.join("e.log"), eicar()).unwrap();
+    fs::write(d.join("big.bin"), vec![7u8; 5000]).unwrap();
+    fs::write(d.join("small"), b"ok").unwrap();
+    let o = scan(&[
+        p(d),
+        OsStr::new("--exclude-dir=skipme"),
+        OsStr::new("--exclude=*.log"),
+        OsStr::new("--max-filesize=4K"),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("big.bin: Size 5000 exceeds max-filesize 4096 SKIPPED"),
+        "{out}"
+    );
+    assert!(!out.contains("skipme") && !out.contains("e.log"), "{out}");
+
+    let list = format!(
+        "{}\n{}\n",
+        d.join("small").display(),
+        d.join("e.log").display()
+    );
+    let o = run_with_stdin(
+        ward().args(["scan", "-i", "--no-summary", "--file-list", "-"]),
+        list.as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "-i prints only the infected file: {text}"
+    );
+    assert!(text.contains("e.log: Eicar-Test-Signature FOUND"), "{text}");
+}
+
+fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn symlinks_in_trees_are_not_followed_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("e"), eicar()).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("e"), dir.path().join("link")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("dirlink")).unwrap();
+    let o = scan(&[p(dir.path())]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = scan(&[OsStr::new("--follow-symlinks"), p(dir.path())]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+}
+
+#[test]
+fn all_matches_reports_every_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("two.ndb");
+    fs::write(&db, "One:0:*:6f6e652d6f6e65\nTwo:0:*:74776f2d74776f\n").unwrap();
+    let f = dir.path().join("f");
+    fs::write(&f, b"..one-one..two-two..").unwrap();
+    let o = run(ward()
+        .arg("scan")
+        .arg("--no-summary")
+        .arg("-d")
+        .arg(&db)
+        .arg(&f));
+    assert_eq!(stdout(&o).lines().count(), 1);
+    let o = run(ward()
+        .arg("scan")
+        .arg("--no-summary")
+        .arg("-z")
+        .arg("-d")
+        .arg(&db)
+        .arg(&f));
+    let out = stdout(&o);
+    assert!(
+        out.contains("f: One FOUND") && out.contains("f: Two FOUND"),
+        "{out}"
+    );
+}
+
+#[test]
+fn broken_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3000 {
+        fs::write(dir.path().join(format!("f{i}")), b"x").unwrap();
+    }
+    let mut child = ward()
+        .arg("scan")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(err.is_empty(), "no noise on a closed pipe: {err}");
+    assert!(status.code().is_some(), "not killed by SIGPIPE");
+}
+
+#[test]
+fn sigs_info_counts() {
+    let o = run(ward().args(["sigs", "info", "--json"]));
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["body"], 1);
+    assert_eq!(v["md5"], 1);
+    assert_eq!(v["atoms"], 1);
+}
