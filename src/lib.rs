@@ -41,12 +41,14 @@
 #![deny(missing_docs)]
 
 pub mod compile;
+pub mod quarantine;
 pub mod scan;
 pub mod sig;
 pub mod walk;
 
 pub use compile::{CompileError, SetBuilder, SetInfo, SignatureSet};
-pub use scan::tree::{Event, TreeOptions, scan_tree};
+pub use quarantine::{Vault, VaultError};
+pub use scan::tree::{Event, TreeOptions, scan_tree, scan_tree_with};
 pub use scan::{FileReport, Match, MatchKind, ScanError, Scanner, SkipReason, Verdict};
 pub use sig::{Database, DatabaseError, Format, SigError};
 pub use walk::WalkOptions;

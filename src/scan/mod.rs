@@ -244,6 +244,41 @@ impl Scanner {
         report(verdict.0, verdict.1)
     }
 
+    /// Scan a file the caller has already opened (for example through
+    /// [`crate::quarantine::Target::open`], so that what is scanned is exactly
+    /// the descriptor that is acted on afterwards). `path` is only reported.
+    pub fn scan_opened(&mut self, opened: &input::Opened, path: &Path) -> FileReport {
+        let report = |scanned_bytes, verdict| FileReport {
+            path: path.to_owned(),
+            scanned_bytes,
+            verdict,
+        };
+        if let Some(limit) = self.max_filesize
+            && opened.size > limit
+        {
+            let size = opened.size;
+            return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
+        }
+        let limit = self.max_filesize.unwrap_or(u64::MAX);
+        let mut buf = std::mem::take(&mut self.buf);
+        let (n, verdict) = match input::load(opened, &mut buf, limit, self.allow_mmap) {
+            Ok(data) => {
+                let matches = self.scan_bytes(data.bytes());
+                let n = data.bytes().len() as u64;
+                match matches.is_empty() {
+                    true => (n, Verdict::Clean),
+                    false => (n, Verdict::Infected(matches)),
+                }
+            }
+            Err(e) => (0, Verdict::Error(ScanError::Read(e))),
+        };
+        if buf.capacity() > KEEP_BUFFER {
+            buf = Vec::new();
+        }
+        self.buf = buf;
+        report(n, verdict)
+    }
+
     fn reset(&mut self) {
         for &s in &self.touched {
             self.matched[s as usize] = false;

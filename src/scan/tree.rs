@@ -2,7 +2,7 @@
 //! caller's thread receives every event in turn (one writer owns the output).
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::bounded;
@@ -12,14 +12,14 @@ use super::{FileReport, ScanError, Scanner, Verdict};
 use crate::SignatureSet;
 use crate::walk::{Entry, Walk};
 
-/// What [`scan_tree`] reports to its callback.
+/// What [`scan_tree`] (or [`scan_tree_with`]) reports to its callback.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Event {
+pub enum Event<R = FileReport> {
     /// A directory was entered.
     Directory(PathBuf),
     /// A file was scanned (or skipped, or failed).
-    File(FileReport),
+    File(R),
 }
 
 /// Per-file scan settings for [`scan_tree`].
@@ -40,14 +40,29 @@ pub fn scan_tree(
     set: &SignatureSet,
     walk: Walk,
     opts: &TreeOptions,
-    mut on_event: impl FnMut(Event) -> ControlFlow<()>,
+    on_event: impl FnMut(Event) -> ControlFlow<()>,
+) -> Result<(), rayon::ThreadPoolBuildError> {
+    scan_tree_with(set, walk, opts, |sc, path| sc.scan_file(path), on_event)
+}
+
+/// [`scan_tree`] with the per-file work chosen by the caller: `per_file` runs
+/// on the worker threads with that thread's [`Scanner`] and returns what the
+/// callback receives (for example a scan followed by an action on the same
+/// descriptor, see [`crate::quarantine::Vault::scan_and_quarantine`]). Walk
+/// errors reach the callback converted from a [`FileReport`].
+pub fn scan_tree_with<R: From<FileReport> + Send>(
+    set: &SignatureSet,
+    walk: Walk,
+    opts: &TreeOptions,
+    per_file: impl Fn(&mut Scanner, &Path) -> R + Sync,
+    mut on_event: impl FnMut(Event<R>) -> ControlFlow<()>,
 ) -> Result<(), rayon::ThreadPoolBuildError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()?;
     let stop = AtomicBool::new(false);
     let (work_tx, work_rx) = bounded::<PathBuf>(4096);
-    let (event_tx, event_rx) = bounded::<Event>(1024);
+    let (event_tx, event_rx) = bounded::<Event<R>>(1024);
     std::thread::scope(|s| {
         let walk_events = event_tx.clone();
         let stop = &stop;
@@ -60,11 +75,11 @@ pub fn scan_tree(
                     Entry::File(p) => work_tx.send(p).is_ok(),
                     Entry::Dir(p) => walk_events.send(Event::Directory(p)).is_ok(),
                     Entry::Error(path, msg) => walk_events
-                        .send(Event::File(FileReport {
+                        .send(Event::File(R::from(FileReport {
                             path,
                             scanned_bytes: 0,
                             verdict: Verdict::Error(ScanError::Walk(msg)),
-                        }))
+                        })))
                         .is_ok(),
                 };
                 if !sent {
@@ -72,6 +87,7 @@ pub fn scan_tree(
                 }
             }
         });
+        let per_file = &per_file;
         s.spawn(move || {
             pool.install(|| {
                 work_rx.into_iter().par_bridge().for_each_init(
@@ -83,7 +99,7 @@ pub fn scan_tree(
                     },
                     |sc, path| {
                         if !stop.load(Ordering::Relaxed) {
-                            let _ = event_tx.send(Event::File(sc.scan_file(&path)));
+                            let _ = event_tx.send(Event::File(per_file(sc, &path)));
                         }
                     },
                 )

@@ -1,0 +1,271 @@
+//! File operations relative to directory descriptors, so that no path is looked
+//! up twice: parents are walked one component at a time with `openat` and
+//! `O_NOFOLLOW | O_DIRECTORY`, and every later step (`fstatat`, `unlinkat`,
+//! `renameat2`, creating a temporary file) names a file inside a directory
+//! descriptor that was opened once. A directory swapped for a symbolic link after
+//! the walk cannot redirect any of them.
+//!
+//! Built on `rustix`'s safe wrappers: there is no `unsafe` here.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path};
+
+use rustix::fs::{AtFlags, CWD, Mode, OFlags, RenameFlags};
+
+/// Flags for every directory opened on a walk.
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// Open the directory that holds `path`'s last component without following a
+/// symbolic link anywhere: relative paths start at the working directory,
+/// absolute ones at `/`. Returns the parent's descriptor and the last component.
+pub(crate) fn walk_parent(path: &Path) -> io::Result<(OwnedFd, OsString)> {
+    let mut comps: Vec<Component> = path.components().collect();
+    let name = match comps.pop() {
+        Some(Component::Normal(n)) => n.to_owned(),
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "path does not end in a file name",
+            ));
+        }
+    };
+    let mut dir: Option<OwnedFd> = None;
+    for c in comps {
+        let next: &OsStr = match c {
+            Component::RootDir => "/".as_ref(),
+            Component::CurDir => continue,
+            Component::ParentDir => "..".as_ref(),
+            Component::Normal(n) => n,
+            Component::Prefix(_) => unreachable!("no path prefixes on Unix"),
+        };
+        let at = dir.as_ref().map_or(CWD, |d| d.as_fd());
+        let opened = rustix::fs::openat(at, next, DIR_FLAGS, Mode::empty()).map_err(|e| {
+            if e == rustix::io::Errno::LOOP || e == rustix::io::Errno::NOTDIR {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "'{}' in the path is a symbolic link or not a directory",
+                        next.to_string_lossy()
+                    ),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        dir = Some(opened);
+    }
+    let dir = match dir {
+        Some(d) => d,
+        None => rustix::fs::openat(CWD, ".", DIR_FLAGS, Mode::empty())?,
+    };
+    Ok((dir, name))
+}
+
+/// Open a file inside `dir` read-only, not following a symbolic link and not
+/// blocking on a FIFO; `O_NOATIME` where permitted.
+pub(crate) fn open_leaf(dir: &OwnedFd, name: &OsStr) -> io::Result<File> {
+    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match rustix::fs::openat(dir, name, base | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => rustix::fs::openat(dir, name, base, Mode::empty()),
+        other => other,
+    }?;
+    Ok(File::from(fd))
+}
+
+/// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`.
+pub(crate) fn stat_at(dir: &OwnedFd, name: &OsStr) -> io::Result<rustix::fs::Stat> {
+    Ok(rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?)
+}
+
+/// Open (creating when `create`) a directory named `name` inside `dir` (or
+/// relative to the working directory when `dir` is `None`) without following a
+/// final symbolic link.
+pub(crate) fn open_dir(dir: Option<&OwnedFd>, name: &Path, create: bool) -> io::Result<OwnedFd> {
+    let at = dir.map_or(CWD, |d| d.as_fd());
+    if create {
+        match rustix::fs::mkdirat(at, name, Mode::from_raw_mode(0o700)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(rustix::fs::openat(at, name, DIR_FLAGS, Mode::empty())?)
+}
+
+/// Create `name` inside `dir` exclusively (never an existing file, never through
+/// a link) for writing, with `mode`.
+pub(crate) fn create_new(dir: &OwnedFd, name: &OsStr, mode: u32) -> io::Result<File> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(mode))?;
+    Ok(File::from(fd))
+}
+
+/// Open an existing regular file inside `dir` read-only, never through a link.
+pub(crate) fn open_read(dir: &OwnedFd, name: &OsStr) -> io::Result<File> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let file = File::from(rustix::fs::openat(dir, name, flags, Mode::empty())?);
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
+/// Rename inside or across directory descriptors; refuses to replace an
+/// existing name unless `replace`.
+pub(crate) fn rename(
+    from_dir: &OwnedFd,
+    from: &OsStr,
+    to_dir: &OwnedFd,
+    to: &OsStr,
+    replace: bool,
+) -> io::Result<()> {
+    let flags = if replace {
+        RenameFlags::empty()
+    } else {
+        RenameFlags::NOREPLACE
+    };
+    Ok(rustix::fs::renameat_with(
+        from_dir, from, to_dir, to, flags,
+    )?)
+}
+
+/// `unlinkat(dir, name, 0)`.
+pub(crate) fn unlink(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
+    Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?)
+}
+
+/// Make a directory's entries durable.
+pub(crate) fn sync_dir(dir: &OwnedFd) -> io::Result<()> {
+    Ok(rustix::fs::fsync(dir)?)
+}
+
+/// Write a new file durably under its final name: a temporary name first,
+/// filled by `fill`, fsynced, renamed (never over an existing file), and the
+/// directory fsynced. On failure the temporary file is removed.
+pub(crate) fn write_durably(
+    dir: &OwnedFd,
+    tmp: &OsStr,
+    name: &OsStr,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    let result = (|| {
+        let mut f = create_new(dir, tmp, 0o600)?;
+        fill(&mut f)?;
+        f.flush()?;
+        f.sync_all()?;
+        drop(f);
+        rename(dir, tmp, dir, name, false)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = unlink(dir, tmp);
+    }
+    result
+}
+
+/// The names in a directory (without `.` and `..`).
+pub(crate) fn list(dir: &OwnedFd) -> io::Result<Vec<OsString>> {
+    let mut out = Vec::new();
+    for entry in rustix::fs::Dir::read_from(dir)? {
+        let name = entry?.file_name().to_bytes().to_owned();
+        if name != b"." && name != b".." {
+            out.push(OsString::from(OsStr::from_bytes(&name)));
+        }
+    }
+    Ok(out)
+}
+
+/// Take the directory lock: exclusive (without waiting) when `exclusive`,
+/// otherwise shared (waiting). Returns whether it was taken.
+pub(crate) fn lock(dir: &OwnedFd, exclusive: bool) -> io::Result<bool> {
+    use rustix::fs::FlockOperation;
+    let op = if exclusive {
+        FlockOperation::NonBlockingLockExclusive
+    } else {
+        FlockOperation::LockShared
+    };
+    match rustix::fs::flock(dir, op) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fill `buf` from the kernel's random source.
+pub(crate) fn random(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty())?;
+        filled += n;
+    }
+    Ok(())
+}
+
+/// The effective user id.
+pub(crate) fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Set owner, mode and modification time on a file being restored. The owner
+/// is set first (a change of owner clears set-id bits), and only by root.
+pub(crate) fn set_attrs(
+    file: &File,
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    mtime: (i64, u32),
+) -> io::Result<()> {
+    if let Some((uid, gid)) = owner {
+        rustix::fs::fchown(
+            file,
+            Some(rustix::process::Uid::from_raw(uid)),
+            Some(rustix::process::Gid::from_raw(gid)),
+        )?;
+    }
+    rustix::fs::fchmod(file, Mode::from_raw_mode(mode & 0o7777))?;
+    let times = rustix::fs::Timestamps {
+        last_access: rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_OMIT,
+        },
+        last_modification: rustix::fs::Timespec {
+            tv_sec: mtime.0,
+            tv_nsec: mtime.1.into(),
+        },
+    };
+    Ok(rustix::fs::futimens(file, &times)?)
+}
+
+/// `fstatat(dir or the working directory, name, AT_SYMLINK_NOFOLLOW)`.
+pub(crate) fn lstat_in(dir: Option<&OwnedFd>, name: &Path) -> io::Result<rustix::fs::Stat> {
+    let at = dir.map_or(CWD, |d| d.as_fd());
+    Ok(rustix::fs::statat(at, name, AtFlags::SYMLINK_NOFOLLOW)?)
+}
+
+/// Open (creating, mode 0600) a file inside `dir` for appending, never through
+/// a link.
+pub(crate) fn open_append(dir: &OwnedFd, name: &OsStr) -> io::Result<File> {
+    let flags =
+        OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let file = File::from(rustix::fs::openat(
+        dir,
+        name,
+        flags,
+        Mode::from_raw_mode(0o600),
+    )?);
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
