@@ -18,33 +18,40 @@ pub struct AtomPlace {
     pub len: usize,
 }
 
-/// How common a byte is in ordinary files (higher = more common = worse atom).
-/// Zero, space, 0xff, 0xcc (int3 padding), 0x90 and ASCII letters dominate
-/// executables and text.
-fn commonness(b: u8) -> u32 {
-    match b {
-        0x00 => 40,
-        0xff | 0x20 => 24,
-        0xcc | 0x90 | 0x01 => 14,
-        b'a'..=b'z' | b'0'..=b'9' | b'.' | b'/' | b'_' | b'\n' => 6,
-        b'A'..=b'Z' | 0x02..=0x0f => 5,
-        0x10..=0x7f => 3,
-        _ => 2,
-    }
+/// log2 of how often each byte pair occurs in ordinary files, times 8
+/// (`scripts/bigram-table.py` builds it from files outside the benchmark corpus).
+static BIGRAMS: &[u8; 65536] = include_bytes!("bigrams.bin");
+
+fn pair(a: u8, b: u8) -> f32 {
+    f32::from(BIGRAMS[(a as usize) << 8 | b as usize]) / 8.0
 }
 
-/// Score a candidate atom: longer and rarer is better; repeated bytes are poor.
-fn quality(bytes: &[u8]) -> i64 {
-    let mut seen = [false; 256];
-    let mut score = 0i64;
-    for &b in bytes {
-        score += 48 - i64::from(commonness(b));
-        if seen[b as usize] {
-            score -= 24;
+/// log2 of how often each byte occurs, derived from the pair table.
+fn singles() -> &'static [f32; 256] {
+    static SINGLES: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
+    SINGLES.get_or_init(|| {
+        std::array::from_fn(|a| {
+            let n: f64 = (0..=255u8).map(|b| f64::from(pair(a as u8, b)).exp2()).sum();
+            n.log2() as f32
+        })
+    })
+}
+
+/// Estimated log2 count of `bytes` in the training files, as a Markov chain over
+/// byte pairs: lower means rarer, which makes a better atom.
+fn commonness(bytes: &[u8]) -> f32 {
+    match bytes {
+        [] => f32::MAX,
+        [b] => singles()[*b as usize],
+        _ => {
+            let first = pair(bytes[0], bytes[1]);
+            first
+                + bytes
+                    .windows(3)
+                    .map(|w| pair(w[1], w[2]) - singles()[w[1] as usize])
+                    .sum::<f32>()
         }
-        seen[b as usize] = true;
     }
-    score
 }
 
 /// Choose the best atom in `nodes`; `None` when there is no fixed byte.
@@ -53,7 +60,7 @@ pub fn choose(nodes: &[Node]) -> Option<AtomPlace> {
         Some(Node::Tok(t)) if t.is_exact() => Some(t.value),
         _ => None,
     };
-    let mut best: Option<(i64, AtomPlace)> = None;
+    let mut best: Option<(f32, AtomPlace)> = None;
     let mut window = Vec::with_capacity(MAX_ATOM);
     for start in 0..nodes.len() {
         window.clear();
@@ -66,8 +73,8 @@ pub fn choose(nodes: &[Node]) -> Option<AtomPlace> {
         if window.is_empty() {
             continue;
         }
-        let q = quality(&window);
-        if best.is_none_or(|(bq, _)| q > bq) {
+        let q = commonness(&window);
+        if best.is_none_or(|(bq, _)| q < bq) {
             best = Some((
                 q,
                 AtomPlace {

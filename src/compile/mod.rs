@@ -3,6 +3,8 @@
 //! each, and the hash index.
 
 pub mod atoms;
+pub mod atomset;
+pub mod finder;
 pub mod hashes;
 pub mod verify;
 
@@ -11,12 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::sig::{
     BodySig, Database, DatabaseError, Format, HashKind, Node, Offset, TargetType, Trailer,
 };
 use atoms::AtomPlace;
+use finder::Finder;
 use hashes::HashIndex;
 
 /// A body signature ready to verify.
@@ -42,8 +44,8 @@ pub struct SignatureSet {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub sigs: Vec<CompiledSig>,
-    pub automaton: Option<AhoCorasick>,
-    /// For each automaton pattern, the signatures whose atom it is.
+    pub finder: Option<Finder>,
+    /// For each atom, the signatures whose atom it is.
     pub atom_owners: Vec<Vec<u32>>,
     pub hashes: HashIndex,
     pub allow: HashIndex,
@@ -66,9 +68,9 @@ pub struct SetInfo {
     pub allow: usize,
     /// Signatures dropped by `.ign2`.
     pub ignored: usize,
-    /// Distinct atoms in the automaton.
+    /// Distinct atoms searched for.
     pub atoms: usize,
-    /// Automaton implementation (`none` when there are no body signatures).
+    /// Atom search engine (`none` when there are no body signatures).
     pub automaton: String,
     /// Approximate heap memory of the compiled set, bytes.
     pub memory: usize,
@@ -129,15 +131,11 @@ impl SignatureSet {
         }
         let mut patterns: Vec<(Vec<u8>, usize)> = atom_ids.into_iter().collect();
         patterns.sort_by_key(|(_, id)| *id);
-        let automaton = if patterns.is_empty() {
+        let atoms: Vec<Vec<u8>> = patterns.into_iter().map(|(b, _)| b).collect();
+        let finder = if atoms.is_empty() {
             None
         } else {
-            let ac = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(choose_kind(patterns.len())))
-                .build(patterns.iter().map(|(b, _)| b))
-                .map_err(|e| CompileError::Automaton(e.to_string()))?;
-            Some(ac)
+            Some(Finder::new(&atoms).map_err(CompileError::Automaton)?)
         };
         let hashes = HashIndex::new(db.hashes.iter().filter(|s| kept(&s.name)));
         let allow = HashIndex::new(&db.allow);
@@ -148,14 +146,12 @@ impl SignatureSet {
             sha256: hashes.count(HashKind::Sha256),
             allow: allow.len(),
             ignored: db.body.len() + db.hashes.len() - sigs.len() - hashes.len(),
-            atoms: patterns.len(),
-            automaton: automaton
-                .as_ref()
-                .map_or("none".into(), |a| format!("{:?}", a.kind())),
+            atoms: atoms.len(),
+            automaton: finder.as_ref().map_or("none", Finder::kind).into(),
             memory: 0,
             build_time: Duration::ZERO,
         };
-        info.memory = automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
+        info.memory = finder.as_ref().map_or(0, Finder::memory_usage)
             + sigs.iter().map(|s| s.nodes.len() * 32 + 96).sum::<usize>()
             + hashes.memory_usage()
             + allow.memory_usage();
@@ -163,7 +159,7 @@ impl SignatureSet {
         Ok(SignatureSet {
             inner: Arc::new(Inner {
                 sigs,
-                automaton,
+                finder,
                 atom_owners,
                 hashes,
                 allow,
@@ -185,17 +181,6 @@ impl SignatureSet {
     /// Whether the set has no signatures.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// A contiguous NFA for large atom sets: a DFA over tens of thousands of atoms
-/// costs hundreds of MiB and much build time for little gain once the prefilter
-/// and the atom choice keep verification rare.
-fn choose_kind(patterns: usize) -> AhoCorasickKind {
-    if patterns <= 20_000 {
-        AhoCorasickKind::DFA
-    } else {
-        AhoCorasickKind::ContiguousNFA
     }
 }
 

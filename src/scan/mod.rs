@@ -244,41 +244,6 @@ impl Scanner {
         report(verdict.0, verdict.1)
     }
 
-    /// Scan a file the caller has already opened (for example through
-    /// [`crate::quarantine::Target::open`], so that what is scanned is exactly
-    /// the descriptor that is acted on afterwards). `path` is only reported.
-    pub fn scan_opened(&mut self, opened: &input::Opened, path: &Path) -> FileReport {
-        let report = |scanned_bytes, verdict| FileReport {
-            path: path.to_owned(),
-            scanned_bytes,
-            verdict,
-        };
-        if let Some(limit) = self.max_filesize
-            && opened.size > limit
-        {
-            let size = opened.size;
-            return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
-        }
-        let limit = self.max_filesize.unwrap_or(u64::MAX);
-        let mut buf = std::mem::take(&mut self.buf);
-        let (n, verdict) = match input::load(opened, &mut buf, limit, self.allow_mmap) {
-            Ok(data) => {
-                let matches = self.scan_bytes(data.bytes());
-                let n = data.bytes().len() as u64;
-                match matches.is_empty() {
-                    true => (n, Verdict::Clean),
-                    false => (n, Verdict::Infected(matches)),
-                }
-            }
-            Err(e) => (0, Verdict::Error(ScanError::Read(e))),
-        };
-        if buf.capacity() > KEEP_BUFFER {
-            buf = Vec::new();
-        }
-        self.buf = buf;
-        report(n, verdict)
-    }
-
     fn reset(&mut self) {
         for &s in &self.touched {
             self.matched[s as usize] = false;
@@ -288,58 +253,67 @@ impl Scanner {
     }
 
     fn body_matches(&mut self, inner: &Inner, data: &[u8], out: &mut Vec<Match>) {
-        let Some(ac) = &inner.automaton else { return };
+        let Some(finder) = &inner.finder else { return };
         let mut ftype = None;
-        let size = data.len() as u64;
-        for hit in ac.find_overlapping_iter(data) {
-            for &s in &inner.atom_owners[hit.pattern().as_usize()] {
-                let sig = &inner.sigs[s as usize];
+        finder.for_each(data, |atom, pos| {
+            for &s in &inner.atom_owners[atom as usize] {
                 if self.matched[s as usize] {
                     continue;
                 }
-                if sig.target != TargetType::Any
-                    && !ftype
-                        .get_or_insert_with(|| FileType::detect(data))
-                        .fits(sig.target)
-                {
-                    continue;
-                }
-                let Some((lo, hi)) = sig.offset.start_range(size) else {
+                let Some(start) = self.verify(inner, s, data, pos, &mut ftype) else {
                     continue;
                 };
-                let h = hit.start() as u64;
-                // Quick reject: can a match through this hit start in range?
-                if h < sig.left.0
-                    || h - sig.left.0 < lo
-                    || sig.left.1.is_some_and(|m| h.saturating_sub(m) > hi)
-                {
-                    continue;
-                }
-                let mut v = Verifier {
-                    nodes: &sig.nodes,
-                    hay: data,
-                    start_range: (lo as usize, hi as usize),
-                    trailer: sig.trailer,
-                    sig: s,
-                    memo: &mut self.memo,
-                };
-                if let Some(start) =
-                    v.at_atom(sig.atom.start, sig.atom.start + sig.atom.len, hit.start())
-                {
-                    self.matched[s as usize] = true;
-                    self.touched.push(s);
-                    out.push(Match {
-                        name: sig.name.clone(),
-                        kind: MatchKind::Body {
-                            offset: start as u64,
-                        },
-                    });
-                    if !self.all_matches {
-                        return;
-                    }
+                self.matched[s as usize] = true;
+                self.touched.push(s);
+                out.push(Match {
+                    name: inner.sigs[s as usize].name.clone(),
+                    kind: MatchKind::Body {
+                        offset: start as u64,
+                    },
+                });
+                if !self.all_matches {
+                    return false;
                 }
             }
+            true
+        });
+    }
+
+    /// Verify signature `s` around its atom found at `h`; the match start.
+    fn verify(
+        &mut self,
+        inner: &Inner,
+        s: u32,
+        data: &[u8],
+        h: usize,
+        ftype: &mut Option<FileType>,
+    ) -> Option<usize> {
+        let sig = &inner.sigs[s as usize];
+        if sig.target != TargetType::Any
+            && !ftype
+                .get_or_insert_with(|| FileType::detect(data))
+                .fits(sig.target)
+        {
+            return None;
         }
+        let (lo, hi) = sig.offset.start_range(data.len() as u64)?;
+        // Quick reject: can a match through this hit start in range?
+        let h64 = h as u64;
+        if h64 < sig.left.0
+            || h64 - sig.left.0 < lo
+            || sig.left.1.is_some_and(|m| h64.saturating_sub(m) > hi)
+        {
+            return None;
+        }
+        Verifier {
+            nodes: &sig.nodes,
+            hay: data,
+            start_range: (lo as usize, hi as usize),
+            trailer: sig.trailer,
+            sig: s,
+            memo: &mut self.memo,
+        }
+        .at_atom(sig.atom.start, sig.atom.start + sig.atom.len, h)
     }
 }
 
