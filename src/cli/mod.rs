@@ -2,10 +2,11 @@
 //! library's public API.
 
 mod output;
+mod quarantine;
 mod scan;
 mod sigs;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -21,6 +22,10 @@ const EXIT_CODES: &str = "Exit status:
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// State directory (vault, allow list). Default: $WARD_HOME, else
+    /// /var/lib/ward for root, else $XDG_DATA_HOME/ward or ~/.local/share/ward.
+    #[arg(long, value_name = "DIR", global = true)]
+    home: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -31,6 +36,22 @@ enum Command {
     /// Check and describe signature databases.
     #[command(subcommand)]
     Sigs(sigs::SigsCommand),
+    /// List, inspect, restore and delete quarantined files.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCommand),
+}
+
+/// The state directory: `--home`, else `$WARD_HOME`, else the default for the
+/// running user.
+fn home(arg: Option<&Path>) -> Result<PathBuf, String> {
+    arg.map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::var_os("WARD_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(ward::quarantine::default_home)
+        .ok_or_else(|| "no state directory: give --home DIR or set WARD_HOME".to_owned())
 }
 
 /// Where signatures come from; shared by every command that loads them.
@@ -47,11 +68,17 @@ pub struct DbArgs {
 impl DbArgs {
     /// Load and compile, printing every signature error and warning to stderr.
     fn load(&self) -> Option<ward::SignatureSet> {
+        self.load_with(|_| {})
+    }
+
+    /// [`DbArgs::load`] with more sources added by `extra`.
+    fn load_with(&self, extra: impl FnOnce(&mut ward::SetBuilder)) -> Option<ward::SignatureSet> {
         let mut b = ward::SignatureSet::builder();
         b.builtin(!self.no_builtin);
         for p in &self.databases {
             b.path(p);
         }
+        extra(&mut b);
         let db = match b.database() {
             Ok(db) => db,
             Err(e) => {
@@ -81,7 +108,8 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Scan(args) => scan::run(&args),
+        Command::Scan(args) => scan::run(&args, cli.home.as_deref()),
         Command::Sigs(cmd) => sigs::run(&cmd),
+        Command::Quarantine(cmd) => quarantine::run(&cmd, cli.home.as_deref()),
     }
 }

@@ -62,6 +62,19 @@ pub fn reason(e: &dyn std::fmt::Display) -> String {
     }
 }
 
+/// Write one `PATH: TAIL` line.
+pub fn write_line(
+    w: &mut impl io::Write,
+    path: &Path,
+    tail: &str,
+    style: TextStyle,
+) -> io::Result<()> {
+    w.write_all(&show(path, style))?;
+    w.write_all(b": ")?;
+    w.write_all(tail.as_bytes())?;
+    w.write_all(b"\n")
+}
+
 /// Write a report as clamscan-style text lines.
 pub fn write_text(w: &mut impl io::Write, r: &FileReport, style: TextStyle) -> io::Result<()> {
     let path = show(&r.path, style);

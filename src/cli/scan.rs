@@ -4,14 +4,15 @@ use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Read, Write};
 use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
-use ward::{Event, FileReport, TreeOptions, Verdict, WalkOptions};
+use ward::quarantine::{Outcome, Vault};
+use ward::{Event, FileReport, Format, TreeOptions, Verdict, WalkOptions};
 
 use super::DbArgs;
 use super::output::{self, TextStyle};
@@ -56,6 +57,11 @@ pub struct ScanArgs {
     /// One JSON object per line: each file, then a summary.
     #[arg(long)]
     json: bool,
+    /// Move every detected file into the quarantine vault (`<home>/quarantine`;
+    /// see `ward quarantine`). Paths are resolved to absolute paths first, and
+    /// nothing below them is followed as a symbolic link.
+    #[arg(long, conflicts_with = "follow_symlinks")]
+    quarantine: bool,
 }
 
 #[derive(Default)]
@@ -66,6 +72,7 @@ struct Totals {
     skipped: u64,
     errors: u64,
     bytes: u64,
+    quarantined: u64,
 }
 
 impl Totals {
@@ -79,6 +86,14 @@ impl Totals {
             }
             Verdict::Skipped(_) => self.skipped += 1,
             _ => self.errors += 1,
+        }
+    }
+
+    fn add_quarantine(&mut self, q: &Option<Result<String, ward::VaultError>>) {
+        match q {
+            Some(Ok(_)) => self.quarantined += 1,
+            Some(Err(_)) => self.errors += 1,
+            None => {}
         }
     }
 
@@ -120,21 +135,75 @@ fn progress_bar() -> Option<ProgressBar> {
     Some(pb)
 }
 
-pub fn run(args: &ScanArgs) -> ExitCode {
+/// The roots to walk: as given, or resolved to absolute paths without links
+/// when quarantining (the vault records absolute paths, and below the roots
+/// nothing is followed).
+fn roots(args: &ScanArgs) -> Result<Vec<PathBuf>, ExitCode> {
     let mut roots = args.paths.clone();
     if let Some(list) = &args.file_list {
         match read_file_list(list) {
             Ok(mut more) => roots.append(&mut more),
             Err(e) => {
                 eprintln!("ward: {}: {}", list.display(), output::reason(&e));
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         }
     }
     if roots.is_empty() {
         eprintln!("ward: nothing to scan: give a PATH or --file-list");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
+    if args.quarantine {
+        // A root that can't be resolved is reported by the walk.
+        for r in &mut roots {
+            if let Ok(abs) = std::fs::canonicalize(&*r) {
+                *r = abs;
+            }
+        }
+    }
+    Ok(roots)
+}
+
+/// Signatures plus the allow list in the state directory, when there is one.
+fn load_signatures(args: &ScanArgs, home: Option<&Path>) -> Option<ward::SignatureSet> {
+    let allow = match home {
+        Some(h) => match ward::quarantine::read_allow_list(h) {
+            Ok(list) => list.map(|data| (h.join(ward::quarantine::ALLOW_LIST), data)),
+            Err(e) => {
+                eprintln!("ward: warning: not using the allow list: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    args.db.load_with(|b| {
+        if let Some((path, data)) = allow {
+            b.text(Format::Allow, &path.to_string_lossy(), data);
+        }
+    })
+}
+
+pub fn run(args: &ScanArgs, home_arg: Option<&Path>) -> ExitCode {
+    let roots = match roots(args) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let home = super::home(home_arg);
+    let vault = if args.quarantine {
+        let opened = home
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|h| Vault::open(h).map_err(|e| e.to_string()));
+        match opened {
+            Ok(v) => Some(v),
+            Err(e) => {
+                eprintln!("ward: cannot use the quarantine vault: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
     let mut walk_opts = WalkOptions::new();
     walk_opts
         .follow_symlinks(args.follow_symlinks)
@@ -153,7 +222,7 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         }
     };
     let start = Instant::now();
-    let Some(set) = args.db.load() else {
+    let Some(set) = load_signatures(args, home.as_deref().ok()) else {
         return ExitCode::from(2);
     };
     let tree = TreeOptions {
@@ -165,31 +234,26 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         escape: io::stdout().is_terminal(),
         infected_only: args.infected,
     };
+    let per_file = |sc: &mut ward::Scanner, path: &Path| match &vault {
+        Some(v) => v.scan_and_quarantine(sc, path),
+        None => Outcome::from(sc.scan_file(path)),
+    };
     let pb = progress_bar();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut totals = Totals::default();
     let mut broken = false;
-    let result = ward::scan_tree(&set, walk, &tree, |ev| {
-        let r = match ev {
+    let result = ward::scan_tree_with(&set, walk, &tree, per_file, |ev| {
+        let o = match ev {
             Event::Directory(_) => {
                 totals.dirs += 1;
                 return ControlFlow::Continue(());
             }
-            Event::File(r) => r,
+            Event::File(o) => o,
             _ => return ControlFlow::Continue(()),
         };
-        totals.add(&r);
-        let write = |out: &mut io::BufWriter<_>| -> io::Result<()> {
-            let quiet = args.infected && matches!(r.verdict, Verdict::Clean | Verdict::Skipped(_));
-            if args.json && !quiet {
-                serde_json::to_writer(&mut *out, &output::json_report(&r))?;
-                out.write_all(b"\n")
-            } else if !args.json {
-                output::write_text(out, &r, style)
-            } else {
-                Ok(())
-            }
-        };
+        totals.add(&o.report);
+        totals.add_quarantine(&o.quarantine);
+        let write = |out: &mut io::BufWriter<_>| write_outcome(out, &o, args, style);
         let written = match &pb {
             Some(pb) => {
                 pb.set_message(format!(
@@ -222,22 +286,60 @@ pub fn run(args: &ScanArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     if !broken && !args.no_summary {
-        let _ = summary(&mut out, args.json, &set, &totals, start.elapsed());
+        let _ = summary(&mut out, args, &set, &totals, start.elapsed());
     }
     let _ = out.flush();
     ExitCode::from(totals.exit_code())
 }
 
+/// One file's lines (or JSON object), including what the vault did with it.
+fn write_outcome(
+    out: &mut impl Write,
+    o: &Outcome,
+    args: &ScanArgs,
+    style: TextStyle,
+) -> io::Result<()> {
+    let r = &o.report;
+    let quiet = args.infected && matches!(r.verdict, Verdict::Clean | Verdict::Skipped(_));
+    if args.json && !quiet {
+        let mut v = output::json_report(r);
+        if let Some(q) = &o.quarantine {
+            v["quarantine"] = match q {
+                Ok(id) => json!({ "id": id }),
+                Err(e) => json!({ "error": output::reason(e) }),
+            };
+        }
+        serde_json::to_writer(&mut *out, &v)?;
+        out.write_all(b"\n")
+    } else if !args.json {
+        output::write_text(out, r, style)?;
+        match &o.quarantine {
+            Some(Ok(id)) => {
+                output::write_line(out, &r.path, &format!("quarantined as {id}"), style)
+            }
+            Some(Err(e)) => output::write_line(
+                out,
+                &r.path,
+                &format!("quarantine failed: {} ERROR", output::reason(e)),
+                style,
+            ),
+            None => Ok(()),
+        }
+    } else {
+        Ok(())
+    }
+}
+
 fn summary(
     out: &mut impl Write,
-    as_json: bool,
+    args: &ScanArgs,
     set: &ward::SignatureSet,
     t: &Totals,
     time: Duration,
 ) -> io::Result<()> {
     let mb = t.bytes as f64 / (1024.0 * 1024.0);
-    if as_json {
-        let v = json!({
+    if args.json {
+        let mut v = json!({
             "type": "summary",
             "known_signatures": set.len(),
             "engine_version": env!("CARGO_PKG_VERSION"),
@@ -250,6 +352,9 @@ fn summary(
             "time_seconds": time.as_secs_f64(),
             "exit_code": t.exit_code(),
         });
+        if args.quarantine {
+            v["quarantined_files"] = json!(t.quarantined);
+        }
         serde_json::to_writer(&mut *out, &v)?;
         return out.write_all(b"\n");
     }
@@ -260,6 +365,9 @@ fn summary(
     writeln!(out, "Scanned directories: {}", t.dirs)?;
     writeln!(out, "Scanned files: {}", t.files)?;
     writeln!(out, "Infected files: {}", t.infected)?;
+    if args.quarantine {
+        writeln!(out, "Quarantined files: {}", t.quarantined)?;
+    }
     if t.skipped > 0 {
         writeln!(out, "Skipped files: {}", t.skipped)?;
     }
