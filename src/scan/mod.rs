@@ -198,42 +198,46 @@ impl Scanner {
 
     /// Open, read and scan a file.
     pub fn scan_file(&mut self, path: &Path) -> FileReport {
+        match input::open(path) {
+            Ok(OpenOutcome::Regular(opened)) => self.scan_opened(&opened, path),
+            Ok(OpenOutcome::Special(k)) => FileReport {
+                path: path.to_owned(),
+                scanned_bytes: 0,
+                verdict: Verdict::Skipped(SkipReason::Special(k)),
+            },
+            Err(e) => FileReport {
+                path: path.to_owned(),
+                scanned_bytes: 0,
+                verdict: Verdict::Error(ScanError::Open(e)),
+            },
+        }
+    }
+
+    /// Scan a file the caller has already opened (for example through
+    /// [`crate::quarantine::Target::open`], so that what is scanned is exactly
+    /// the descriptor that is acted on afterwards). `path` is only reported.
+    pub fn scan_opened(&mut self, opened: &input::Opened, path: &Path) -> FileReport {
         let report = |scanned_bytes, verdict| FileReport {
             path: path.to_owned(),
             scanned_bytes,
             verdict,
         };
-        let opened = match input::open(path) {
-            Ok(OpenOutcome::Regular(o)) => o,
-            Ok(OpenOutcome::Special(k)) => {
-                return report(0, Verdict::Skipped(SkipReason::Special(k)));
-            }
-            Err(e) => return report(0, Verdict::Error(ScanError::Open(e))),
-        };
         if let Some(limit) = self.max_filesize
             && opened.size > limit
         {
-            return report(
-                0,
-                Verdict::Skipped(SkipReason::TooLarge {
-                    size: opened.size,
-                    limit,
-                }),
-            );
+            let size = opened.size;
+            return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
         }
         let limit = self.max_filesize.unwrap_or(u64::MAX);
         let mut buf = std::mem::take(&mut self.buf);
-        let verdict = match input::load(&opened, &mut buf, limit, self.allow_mmap) {
+        let (n, verdict) = match input::load(opened, &mut buf, limit, self.allow_mmap) {
             Ok(data) => {
-                let bytes = data.bytes();
-                let matches = self.scan_bytes(bytes);
-                let n = bytes.len() as u64;
-                let v = if matches.is_empty() {
-                    Verdict::Clean
-                } else {
-                    Verdict::Infected(matches)
-                };
-                (n, v)
+                let matches = self.scan_bytes(data.bytes());
+                let n = data.bytes().len() as u64;
+                match matches.is_empty() {
+                    true => (n, Verdict::Clean),
+                    false => (n, Verdict::Infected(matches)),
+                }
             }
             Err(e) => (0, Verdict::Error(ScanError::Read(e))),
         };
@@ -241,7 +245,7 @@ impl Scanner {
             buf = Vec::new();
         }
         self.buf = buf;
-        report(verdict.0, verdict.1)
+        report(n, verdict)
     }
 
     fn reset(&mut self) {
