@@ -27,6 +27,8 @@ pub(crate) struct Record {
     pub gid: u32,
     pub mtime: i64,
     pub mtime_nsec: u32,
+    pub ctime: i64,
+    pub ctime_nsec: u32,
     pub dev: u64,
     pub ino: u64,
     pub sha256: String,

@@ -257,10 +257,13 @@ fn identity(st: &rustix::fs::Stat) -> (u64, u64) {
     (st.st_dev as u64, st.st_ino as u64)
 }
 
-/// Modification time as (seconds, nanoseconds).
+/// Modification and change times as (seconds, nanoseconds).
 #[allow(clippy::unnecessary_cast)]
-fn mtime(st: &rustix::fs::Stat) -> (i64, u32) {
-    (st.st_mtime as i64, st.st_mtime_nsec as u32)
+fn times(st: &rustix::fs::Stat) -> ((i64, u32), (i64, u32)) {
+    (
+        (st.st_mtime as i64, st.st_mtime_nsec as u32),
+        (st.st_ctime as i64, st.st_ctime_nsec as u32),
+    )
 }
 
 /// `None` for a regular file, else what it is.
@@ -337,6 +340,22 @@ struct Known {
     id: String,
     sha256: String,
     path: Vec<u8>,
+    ctime: (i64, u32),
+}
+
+impl Known {
+    fn of(r: &Record) -> Known {
+        Known {
+            id: r.id.clone(),
+            sha256: r.sha256.clone(),
+            path: r.path_bytes().unwrap_or_default(),
+            ctime: (r.ctime, r.ctime_nsec),
+        }
+    }
+
+    fn same_file(&self, other: &Known) -> bool {
+        self.sha256 == other.sha256 && self.path == other.path && self.ctime == other.ctime
+    }
 }
 
 type BeforeRemove = Box<dyn Fn(&Path) + Send + Sync>;
@@ -577,54 +596,44 @@ impl Vault {
     /// at the path is left alone.
     pub fn quarantine(&self, target: &Target, matches: &[Match]) -> Result<String, VaultError> {
         let detected_at = SystemTime::now();
-        let meta =
-            rustix::fs::fstat(&target.opened.file).map_err(|e| io_err(&target.path)(e.into()))?;
         let mut raw = [0u8; 8 + KEY_LEN];
         fsops::random(&mut raw).map_err(io_err(&self.path))?;
         let id = hex(&raw[..8]);
         let key: [u8; KEY_LEN] = raw[8..].try_into().unwrap_or([0x5a; KEY_LEN]);
+        let st =
+            rustix::fs::fstat(&target.opened.file).map_err(|e| io_err(&target.path)(e.into()))?;
         let tmp: OsString = format!("{TMP_PREFIX}{id}.bin").into();
         let (sha256, size) = self.copy_in(&target.opened.file, &tmp, &key, &target.path)?;
-        let path_bytes = target.path.as_os_str().as_bytes();
-        if let Some(existing) = self.find_known(target, &sha256, path_bytes)? {
-            // An earlier run committed this very file but stopped before removing it.
+        let record = Record {
+            format: meta::FORMAT,
+            id: id.clone(),
+            path: target.path.to_string_lossy().into_owned(),
+            path_base64: meta::encode_path(target.path.as_os_str()),
+            size,
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            mtime: times(&st).0.0,
+            mtime_nsec: times(&st).0.1,
+            ctime: times(&st).1.0,
+            ctime_nsec: times(&st).1.1,
+            dev: target.dev,
+            ino: target.ino,
+            sha256,
+            signatures: matches.iter().map(|m| m.name.to_string()).collect(),
+            detected_at: rfc3339(detected_at),
+            quarantined_at: String::new(),
+            ward_version: env!("CARGO_PKG_VERSION").to_owned(),
+            key: hex(&key),
+        };
+        if let Some(existing) = self.find_known(&record)? {
+            // An earlier run committed this very file (same inode, change time,
+            // content and path) but stopped before removing it: finish that.
             let _ = fsops::unlink(&self.dir, &tmp);
             self.remove_original(target)?;
             return Ok(existing);
         }
-        let commit = |dir: &OwnedFd| -> io::Result<()> {
-            fsops::rename(dir, &tmp, dir, &payload_name(&id), false)?;
-            fsops::sync_dir(dir)
-        };
-        if let Err(e) = commit(&self.dir) {
-            let _ = fsops::unlink(&self.dir, &tmp);
-            return Err(io_err(self.in_vault(&payload_name(&id)))(e));
-        }
-        let record = Record {
-            format: meta::FORMAT,
-            id: id.clone(),
-            path: String::from_utf8_lossy(path_bytes).into_owned(),
-            path_base64: meta::encode_path(target.path.as_os_str()),
-            size,
-            mode: meta.st_mode,
-            uid: meta.st_uid,
-            gid: meta.st_gid,
-            mtime: mtime(&meta).0,
-            mtime_nsec: mtime(&meta).1,
-            dev: target.dev,
-            ino: target.ino,
-            sha256: sha256.clone(),
-            signatures: matches.iter().map(|m| m.name.to_string()).collect(),
-            detected_at: rfc3339(detected_at),
-            quarantined_at: rfc3339(SystemTime::now()),
-            ward_version: env!("CARGO_PKG_VERSION").to_owned(),
-            key: hex(&key),
-        };
-        if let Err(e) = self.write_record(&record) {
-            let _ = fsops::unlink(&self.dir, &payload_name(&id));
-            return Err(e);
-        }
-        self.remember(&record, path_bytes.to_vec());
+        self.commit(record, &tmp)?;
         if let Some(hook) = &self.before_remove {
             hook(&target.path);
         }
@@ -635,6 +644,24 @@ impl Vault {
                 Err(e)
             }
         }
+    }
+
+    /// Rename the payload into place and write the metadata, each durably.
+    fn commit(&self, mut record: Record, tmp: &OsStr) -> Result<(), VaultError> {
+        let payload = payload_name(&record.id);
+        let renamed = fsops::rename(&self.dir, tmp, &self.dir, &payload, false)
+            .and_then(|()| fsops::sync_dir(&self.dir));
+        if let Err(e) = renamed {
+            let _ = fsops::unlink(&self.dir, tmp);
+            return Err(io_err(self.in_vault(&payload))(e));
+        }
+        record.quarantined_at = rfc3339(SystemTime::now());
+        if let Err(e) = self.write_record(&record) {
+            let _ = fsops::unlink(&self.dir, &payload);
+            return Err(e);
+        }
+        self.remember(&record);
+        Ok(())
     }
 
     /// Copy `file` (from offset 0 to its end) into a new temporary file in the
@@ -687,45 +714,32 @@ impl Vault {
         .map_err(io_err(self.in_vault(&name)))
     }
 
-    /// The committed entry for this very file (same device, inode, content and
-    /// path), if an interrupted run left one.
-    fn find_known(
-        &self,
-        t: &Target,
-        sha256: &str,
-        path: &[u8],
-    ) -> Result<Option<String>, VaultError> {
+    /// The committed entry for the same file as `probe` (same device, inode,
+    /// change time, content and path), if an interrupted run left one.
+    fn find_known(&self, probe: &Record) -> Result<Option<String>, VaultError> {
         let mut guard = self.index.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             let mut map = Index::new();
             for record in self.records()? {
-                let path = record.path_bytes().unwrap_or_default();
                 map.entry((record.dev, record.ino))
                     .or_default()
-                    .push(Known {
-                        id: record.id,
-                        sha256: record.sha256,
-                        path,
-                    });
+                    .push(Known::of(&record));
             }
             *guard = Some(map);
         }
+        let want = Known::of(probe);
         let found = guard
             .as_ref()
-            .and_then(|m| m.get(&(t.dev, t.ino)))
-            .and_then(|v| v.iter().find(|k| k.sha256 == sha256 && k.path == path))
+            .and_then(|m| m.get(&(probe.dev, probe.ino)))
+            .and_then(|v| v.iter().find(|k| k.same_file(&want)))
             .map(|k| k.id.clone());
         Ok(found)
     }
 
-    fn remember(&self, r: &Record, path: Vec<u8>) {
+    fn remember(&self, r: &Record) {
         let mut guard = self.index.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(map) = guard.as_mut() {
-            map.entry((r.dev, r.ino)).or_default().push(Known {
-                id: r.id.clone(),
-                sha256: r.sha256.clone(),
-                path,
-            });
+            map.entry((r.dev, r.ino)).or_default().push(Known::of(r));
         }
     }
 
