@@ -4,4 +4,5 @@
 mod cli;
 mod matcher;
 mod prop;
+mod quarantine;
 mod reference;
