@@ -31,7 +31,9 @@ fn singles() -> &'static [f32; 256] {
     static SINGLES: std::sync::OnceLock<[f32; 256]> = std::sync::OnceLock::new();
     SINGLES.get_or_init(|| {
         std::array::from_fn(|a| {
-            let n: f64 = (0..=255u8).map(|b| f64::from(pair(a as u8, b)).exp2()).sum();
+            let n: f64 = (0..=255u8)
+                .map(|b| f64::from(pair(a as u8, b)).exp2())
+                .sum();
             n.log2() as f32
         })
     })

@@ -113,7 +113,10 @@ impl AtomSet {
         let mut has_short = false;
         let mut entries: [Vec<(u32, u32)>; MAX_ATOM] = Default::default();
         for (id, a) in atoms.into_iter().enumerate() {
-            assert!((1..=MAX_ATOM).contains(&a.len()), "atoms are 1 to {MAX_ATOM} bytes");
+            assert!(
+                (1..=MAX_ATOM).contains(&a.len()),
+                "atoms are 1 to {MAX_ATOM} bytes"
+            );
             let k = key(a);
             match a.len() {
                 4 => filter[filter_slot(k) >> 6] |= 1 << (filter_slot(k) & 63),

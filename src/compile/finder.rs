@@ -21,14 +21,16 @@ pub enum Finder {
     /// Aho-Corasick (few atoms).
     Automaton(AhoCorasick),
     /// Byte-pair filter + exact tables (many atoms).
-    Table(AtomSet),
+    Table(Box<AtomSet>),
 }
 
 impl Finder {
     /// Build for `atoms` (each 1 to 4 bytes; id = index).
     pub fn new(atoms: &[Vec<u8>]) -> Result<Finder, String> {
         if atoms.len() >= TABLE_FROM {
-            return Ok(Finder::Table(AtomSet::new(atoms.iter().map(Vec::as_slice))));
+            return Ok(Finder::Table(Box::new(AtomSet::new(
+                atoms.iter().map(Vec::as_slice),
+            ))));
         }
         AhoCorasick::builder()
             .match_kind(MatchKind::Standard)

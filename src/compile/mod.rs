@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-
 use crate::sig::{
     BodySig, Database, DatabaseError, Format, HashKind, Node, Offset, TargetType, Trailer,
 };

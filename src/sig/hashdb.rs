@@ -31,7 +31,7 @@ pub fn parse_line(line: &str) -> Result<Option<HashSig>, LineError> {
     };
     let size = match fields[1] {
         "*" => None,
-        s => Some(s.parse::<u64>().map_err(|_| {
+        s => Some(super::decimal::<u64>(s).ok_or_else(|| {
             LineError::new(col(1), format!("file size '{s}' is not a number or '*'"))
         })?),
     };
@@ -39,7 +39,7 @@ pub fn parse_line(line: &str) -> Result<Option<HashSig>, LineError> {
         return Err(LineError::new(col(2), "empty signature name"));
     }
     for (idx, text) in fields.iter().enumerate().skip(3) {
-        let level: u32 = text.parse().map_err(|_| {
+        let level: u32 = super::decimal(text).ok_or_else(|| {
             LineError::new(
                 col(idx),
                 format!("functionality level '{text}' is not a number"),

@@ -289,7 +289,13 @@ impl Parser<'_> {
                         return err(self.i, format!("more than {MAX_ALTERNATIVES} alternatives"));
                     }
                 }
-                Some(b'B' | b'L' | b'W') => {
+                // Only a whole group `(B)`, `(L)` or `(W)` is a marker (as in
+                // ClamAV); `(B7|1A)` is upper-case hex.
+                Some(b'B' | b'L' | b'W')
+                    if alts.len() == 1
+                        && alts[0].is_empty()
+                        && self.s.get(self.i + 1) == Some(&b')') =>
+                {
                     return err(self.i, "boundary markers (B), (L), (W) are not supported");
                 }
                 Some(b'*' | b'{' | b'[' | b'(' | b'!') => {
@@ -371,6 +377,23 @@ mod tests {
         );
         assert!(matches!(&n[7], Node::Alt { negated: true, .. }));
         assert_eq!(n.len(), 8);
+    }
+
+    #[test]
+    fn upper_case_b_is_hex_not_a_marker() {
+        let n = parse("(B7|1A)!(BB)4D").unwrap();
+        assert!(
+            matches!(&n[0], Node::Alt { alts, negated: false } if alts[0] == [Tok::exact(0xb7)])
+        );
+        assert!(
+            matches!(&n[1], Node::Alt { alts, negated: true } if alts[0] == [Tok::exact(0xbb)])
+        );
+        for marker in ["4d(B)4d", "4d!(L)4d", "4d(W)4d"] {
+            assert!(
+                parse(marker).unwrap_err().reason.contains("boundary"),
+                "{marker}"
+            );
+        }
     }
 
     #[test]

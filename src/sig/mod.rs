@@ -396,6 +396,15 @@ impl Database {
     }
 }
 
+/// A plain decimal number: digits only (Rust's `parse` would also take `+7`,
+/// which ClamAV rejects).
+pub(crate) fn decimal<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// Whether a pattern has at least one fully known byte outside alternations.
 pub(crate) fn has_static_byte(nodes: &[Node]) -> bool {
     nodes

@@ -36,7 +36,7 @@ pub fn parse_line(line: &str) -> Result<Parsed, LineError> {
     if name.is_empty() {
         return Err(LineError::new(0, "empty signature name"));
     }
-    let target: u32 = fields[1].parse().map_err(|_| {
+    let target: u32 = super::decimal(fields[1]).ok_or_else(|| {
         LineError::new(
             col(1),
             format!("target type '{}' is not a number", fields[1]),
@@ -55,7 +55,7 @@ pub fn parse_line(line: &str) -> Result<Parsed, LineError> {
         Err(e) => return Err(LineError::new(col(2) + e.column, e.reason)),
     };
     for (idx, text) in fields.iter().enumerate().skip(4) {
-        let level: u32 = text.parse().map_err(|_| {
+        let level: u32 = super::decimal(text).ok_or_else(|| {
             LineError::new(
                 col(idx),
                 format!("functionality level '{text}' is not a number"),
@@ -102,16 +102,14 @@ pub(crate) fn parse_offset(text: &str) -> Result<Option<Offset>, hexpat::Pattern
     }
     let (base, shift) = match text.split_once(',') {
         Some((b, s)) => {
-            let shift: u64 = s
-                .parse()
-                .map_err(|_| bad(b.len() + 1, format!("maximum shift '{s}' is not a number")))?;
+            let shift: u64 = super::decimal(s)
+                .ok_or_else(|| bad(b.len() + 1, format!("maximum shift '{s}' is not a number")))?;
             (b, shift)
         }
         None => (text, 0),
     };
     let number = |s: &str, at: usize| {
-        s.parse::<u64>()
-            .map_err(|_| bad(at, format!("offset '{s}' is not a number")))
+        super::decimal::<u64>(s).ok_or_else(|| bad(at, format!("offset '{s}' is not a number")))
     };
     if let Some(n) = base.strip_prefix("EOF-") {
         return Ok(Some(Offset::FromEnd {

@@ -185,10 +185,7 @@ fn malformed_database_stops_before_scanning() {
         "{err}"
     );
     assert!(
-        err.contains(&format!(
-            "{}:3:9: offset 'x' is not a number",
-            db.display()
-        )),
+        err.contains(&format!("{}:3:9: offset 'x' is not a number", db.display())),
         "{err}"
     );
 

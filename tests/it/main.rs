@@ -1,6 +1,7 @@
 //! The integration test binary. Each module is one area; they share helpers
 //! through `reference`.
 
+mod clamav_diff;
 mod cli;
 mod matcher;
 mod prop;
