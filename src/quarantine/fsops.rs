@@ -120,7 +120,9 @@ pub(crate) fn open_read(dir: &OwnedFd, name: &OsStr) -> io::Result<File> {
 }
 
 /// Rename inside or across directory descriptors; refuses to replace an
-/// existing name unless `replace`.
+/// existing name unless `replace`. Where `renameat2(RENAME_NOREPLACE)` is not
+/// supported (`EINVAL`), a hard link (which never replaces) plus an unlink does
+/// the same.
 pub(crate) fn rename(
     from_dir: &OwnedFd,
     from: &OsStr,
@@ -128,14 +130,16 @@ pub(crate) fn rename(
     to: &OsStr,
     replace: bool,
 ) -> io::Result<()> {
-    let flags = if replace {
-        RenameFlags::empty()
-    } else {
-        RenameFlags::NOREPLACE
-    };
-    Ok(rustix::fs::renameat_with(
-        from_dir, from, to_dir, to, flags,
-    )?)
+    if replace {
+        return Ok(rustix::fs::renameat(from_dir, from, to_dir, to)?);
+    }
+    match rustix::fs::renameat_with(from_dir, from, to_dir, to, RenameFlags::NOREPLACE) {
+        Err(rustix::io::Errno::INVAL) => {
+            rustix::fs::linkat(from_dir, from, to_dir, to, AtFlags::empty())?;
+            unlink(from_dir, from)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// `unlinkat(dir, name, 0)`.
