@@ -35,7 +35,9 @@
 //! ```
 
 mod fsops;
+mod home;
 mod meta;
+mod target;
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -50,15 +52,16 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::scan::input::{Opened, SpecialKind};
 use crate::scan::{FileReport, Match, ScanError, Scanner, SkipReason, Verdict};
+pub use home::{ALLOW_LIST, default_home, read_allow_list};
+use home::{check_owner_mode, open_checked, open_home};
 pub use meta::{Entry, rfc3339};
 use meta::{Record, hex};
+pub use target::{Target, TargetOpen};
+use target::{identity, times};
 
 /// The vault's directory name inside the home.
 const VAULT_DIR: &str = "quarantine";
-/// The allow list's file name inside the home (ClamAV `.sfp` format).
-pub const ALLOW_LIST: &str = "allow.sfp";
 /// Prefix of temporary names inside the vault.
 const TMP_PREFIX: &str = ".tmp-";
 /// Length of the per-entry XOR key.
@@ -153,131 +156,6 @@ pub enum VaultError {
 fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> VaultError {
     let path = path.into();
     move |source| VaultError::Io { path, source }
-}
-
-/// The state directory used when none is given: `/var/lib/ward` for root,
-/// otherwise `$XDG_DATA_HOME/ward`, or `~/.local/share/ward`. `None` when
-/// neither `XDG_DATA_HOME` nor `HOME` is set for a non-root user.
-pub fn default_home() -> Option<PathBuf> {
-    if fsops::euid() == 0 {
-        return Some(PathBuf::from("/var/lib/ward"));
-    }
-    let absolute = |v: OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
-    if let Some(x) = std::env::var_os("XDG_DATA_HOME").and_then(absolute) {
-        return Some(x.join("ward"));
-    }
-    let home = std::env::var_os("HOME").and_then(absolute)?;
-    Some(home.join(".local/share/ward"))
-}
-
-/// A file opened for scanning and, when infected, quarantining: its parent
-/// directory's descriptor (walked without following links), its name there, and
-/// the file's descriptor with its (device, inode).
-pub struct Target {
-    path: PathBuf,
-    parent: OwnedFd,
-    name: OsString,
-    opened: Opened,
-    dev: u64,
-    ino: u64,
-}
-
-impl std::fmt::Debug for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target")
-            .field("path", &self.path)
-            .field("dev", &self.dev)
-            .field("ino", &self.ino)
-            .finish()
-    }
-}
-
-/// What [`Target::open`] found.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum TargetOpen {
-    /// A regular file, opened.
-    File(Target),
-    /// Something that is not a regular file; not opened.
-    Special(SpecialKind),
-}
-
-impl Target {
-    /// Open `path` for scanning: every parent is opened with `openat` and
-    /// `O_NOFOLLOW | O_DIRECTORY` starting from `/` (or the working directory for
-    /// a relative path), then the file with `O_NOFOLLOW | O_NONBLOCK`. A symbolic
-    /// link among the parents is an error; a link as the file itself is
-    /// [`TargetOpen::Special`].
-    pub fn open(path: &Path) -> io::Result<TargetOpen> {
-        let (parent, name) = fsops::walk_parent(path)?;
-        let file = match fsops::open_leaf(&parent, &name) {
-            Ok(f) => f,
-            Err(e) => {
-                // Links can't be opened with O_NOFOLLOW (ELOOP), sockets not at
-                // all (ENXIO): say what is there instead.
-                return match fsops::stat_at(&parent, &name) {
-                    Ok(st) if special_kind(st.st_mode).is_some() => Ok(TargetOpen::Special(
-                        special_kind(st.st_mode).unwrap_or(SpecialKind::Symlink),
-                    )),
-                    _ => Err(e),
-                };
-            }
-        };
-        let st = rustix::fs::fstat(&file)?;
-        if let Some(kind) = special_kind(st.st_mode) {
-            return Ok(TargetOpen::Special(kind));
-        }
-        Ok(TargetOpen::File(Target {
-            path: path.to_owned(),
-            parent,
-            name,
-            opened: Opened {
-                file,
-                size: u64::try_from(st.st_size).unwrap_or(0),
-            },
-            dev: identity(&st).0,
-            ino: identity(&st).1,
-        }))
-    }
-
-    /// The opened file, for [`Scanner::scan_opened`].
-    pub fn opened(&self) -> &Opened {
-        &self.opened
-    }
-
-    /// The path it was opened by.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// (device, inode). The field types differ between architectures.
-#[allow(clippy::unnecessary_cast)]
-fn identity(st: &rustix::fs::Stat) -> (u64, u64) {
-    (st.st_dev as u64, st.st_ino as u64)
-}
-
-/// Modification and change times as (seconds, nanoseconds).
-#[allow(clippy::unnecessary_cast)]
-fn times(st: &rustix::fs::Stat) -> ((i64, u32), (i64, u32)) {
-    (
-        (st.st_mtime as i64, st.st_mtime_nsec as u32),
-        (st.st_ctime as i64, st.st_ctime_nsec as u32),
-    )
-}
-
-/// `None` for a regular file, else what it is.
-fn special_kind(mode: u32) -> Option<SpecialKind> {
-    use rustix::fs::FileType as T;
-    Some(match T::from_raw_mode(mode) {
-        T::RegularFile => return None,
-        T::Directory => SpecialKind::Directory,
-        T::Symlink => SpecialKind::Symlink,
-        T::Fifo => SpecialKind::Fifo,
-        T::Socket => SpecialKind::Socket,
-        T::CharacterDevice => SpecialKind::CharDevice,
-        _ => SpecialKind::BlockDevice,
-    })
 }
 
 /// A scan report and, for an infected file, what became of it.
@@ -392,93 +270,6 @@ fn payload_name(id: &str) -> OsString {
 
 fn record_name(id: &str) -> OsString {
     format!("{id}.json").into()
-}
-
-/// Refuse a directory (or file) that is not the running user's, or that group
-/// or others can write.
-fn check_owner_mode(fd: &impl std::os::fd::AsFd, path: &Path) -> Result<(), VaultError> {
-    let st = rustix::fs::fstat(fd).map_err(|e| io_err(path)(e.into()))?;
-    let user = fsops::euid();
-    if st.st_uid != user {
-        return Err(VaultError::Owner {
-            path: path.to_owned(),
-            owner: st.st_uid,
-            user,
-        });
-    }
-    if st.st_mode & 0o022 != 0 {
-        return Err(VaultError::Writable {
-            path: path.to_owned(),
-            mode: st.st_mode & 0o7777,
-        });
-    }
-    Ok(())
-}
-
-/// Open a home or vault directory: refuse a symbolic link or non-directory,
-/// open without following links, check owner and mode on the descriptor.
-fn open_checked(
-    parent: Option<&OwnedFd>,
-    name: &Path,
-    shown: &Path,
-    create: bool,
-) -> Result<OwnedFd, VaultError> {
-    let fd = fsops::open_dir(parent, name, create).map_err(|e| {
-        match fsops::lstat_in(parent, name)
-            .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode))
-        {
-            Ok(rustix::fs::FileType::Symlink) => VaultError::Symlink {
-                path: shown.to_owned(),
-            },
-            Ok(rustix::fs::FileType::Directory) | Err(_) => io_err(shown)(e),
-            Ok(_) => VaultError::NotDirectory {
-                path: shown.to_owned(),
-            },
-        }
-    })?;
-    check_owner_mode(&fd, shown)?;
-    Ok(fd)
-}
-
-/// Open the home for reading only (no creation). `None` when it does not exist.
-fn open_home(home: &Path, create: bool) -> Result<Option<OwnedFd>, VaultError> {
-    if create {
-        match std::fs::symlink_metadata(home) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                use std::os::unix::fs::DirBuilderExt;
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(home)
-                    .map_err(io_err(home))?;
-            }
-            _ => {}
-        }
-    } else if fsops::lstat_in(None, home).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) {
-        return Ok(None);
-    }
-    open_checked(None, home, home, false).map(Some)
-}
-
-/// Read the allow list (`<home>/allow.sfp`, ClamAV `.sfp` lines
-/// `sha256:size:name`) that restores with [`RestoreOptions::allow`] append to.
-/// `Ok(None)` when the home or the list does not exist. The home and the list
-/// are checked as for the vault (not a link, the running user's, not writable
-/// by group or others): a list others could write would let them allow anything.
-pub fn read_allow_list(home: &Path) -> Result<Option<Vec<u8>>, VaultError> {
-    let Some(home_fd) = open_home(home, false)? else {
-        return Ok(None);
-    };
-    let path = home.join(ALLOW_LIST);
-    let mut file = match fsops::open_read(&home_fd, ALLOW_LIST.as_ref()) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(path)(e)),
-    };
-    check_owner_mode(&file, &path)?;
-    let mut data = Vec::new();
-    file.read_to_end(&mut data).map_err(io_err(&path))?;
-    Ok(Some(data))
 }
 
 impl Vault {
