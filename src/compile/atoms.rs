@@ -100,10 +100,82 @@ pub fn bytes(nodes: &[Node], place: AtomPlace) -> Vec<u8> {
         .collect()
 }
 
+/// Up to eight fixed-position bytes around an atom, compared under a mask in one
+/// load before the full verification: most atom hits in ordinary files are
+/// rejected here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Offset of the window's first byte relative to the atom's.
+    pub rel: isize,
+    /// Expected bytes (little-endian, already masked).
+    pub value: u64,
+    /// Which bits are compared.
+    pub mask: u64,
+}
+
+impl Window {
+    /// The window for `place`: the single tokens right of the atom first, then left.
+    pub fn around(nodes: &[Node], place: AtomPlace) -> Window {
+        let tok = |i: usize| match nodes.get(i) {
+            Some(Node::Tok(t)) => Some(*t),
+            _ => None,
+        };
+        let mut end = place.start + place.len;
+        while end - place.start < 8 && tok(end).is_some() {
+            end += 1;
+        }
+        let mut start = place.start;
+        while end - start < 8 && start > 0 && tok(start - 1).is_some() {
+            start -= 1;
+        }
+        let (mut value, mut mask) = (0u64, 0u64);
+        for (k, i) in (start..end).enumerate() {
+            if let Some(t) = tok(i) {
+                value |= u64::from(t.value) << (8 * k);
+                mask |= u64::from(t.mask) << (8 * k);
+            }
+        }
+        Window {
+            rel: start as isize - place.start as isize,
+            value,
+            mask,
+        }
+    }
+
+    /// `false` when the bytes around an atom hit at `h` rule the signature out;
+    /// `true` when they fit or the window does not fit in `hay`.
+    #[inline]
+    pub fn admits(&self, hay: &[u8], h: usize) -> bool {
+        let Some(start) = h.checked_add_signed(self.rel) else {
+            return true;
+        };
+        match hay.get(start..start + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])) & self.mask == self.value,
+            None => true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sig::hexpat::parse;
+
+    #[test]
+    fn window_around_the_atom() {
+        let n = parse("01??0304050607080910*11").unwrap();
+        let place = AtomPlace { start: 2, len: 4 };
+        let w = Window::around(&n, place);
+        assert_eq!(w.rel, 0);
+        let hay = [0u8, 1, 0xaa, 3, 4, 5, 6, 7, 8, 9, 0x10, 0];
+        assert!(w.admits(&hay, 3));
+        assert!(!w.admits(&[0u8, 1, 0xaa, 3, 4, 5, 6, 7, 8, 0, 0x10, 0], 3));
+        // Near the end the window does not fit: no decision.
+        assert!(w.admits(&hay[..9], 3));
+        let n = parse("aa{2}0102030405").unwrap();
+        let w = Window::around(&n, AtomPlace { start: 2, len: 4 });
+        assert_eq!((w.rel, w.mask), (0, 0xff_ffff_ffff));
+    }
 
     #[test]
     fn prefers_rare_full_atoms() {

@@ -31,6 +31,8 @@ pub(crate) struct CompiledSig {
     pub atom: AtomPlace,
     /// Fewest and most bytes before the atom (`None`: unbounded).
     pub left: (u64, Option<u64>),
+    /// Fixed bytes around the atom, checked before verification.
+    pub window: atoms::Window,
 }
 
 /// The compiled signatures: shared by every thread, never changed after
@@ -200,6 +202,7 @@ fn compile_sig(sig: &BodySig) -> Result<CompiledSig, CompileError> {
         nodes: sig.nodes.clone(),
         atom,
         left,
+        window: atoms::Window::around(&sig.nodes, atom),
     })
 }
 

@@ -293,6 +293,9 @@ impl Scanner {
         ftype: &mut Option<FileType>,
     ) -> Option<usize> {
         let sig = &inner.sigs[s as usize];
+        if !sig.window.admits(data, h) {
+            return None;
+        }
         if sig.target != TargetType::Any
             && !ftype
                 .get_or_insert_with(|| FileType::detect(data))
