@@ -61,31 +61,42 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
         .num_threads(opts.threads)
         .build()?;
     let stop = AtomicBool::new(false);
-    let (work_tx, work_rx) = bounded::<PathBuf>(4096);
-    let (event_tx, event_rx) = bounded::<Event<R>>(1024);
+    // Paths and events travel in batches: one channel operation (and at most one
+    // wake-up) per batch instead of per file.
+    let (work_tx, work_rx) = bounded::<Vec<PathBuf>>(64);
+    let (event_tx, event_rx) = bounded::<Vec<Event<R>>>(64);
     std::thread::scope(|s| {
         let walk_events = event_tx.clone();
         let stop = &stop;
         s.spawn(move || {
+            let mut files = Vec::with_capacity(BATCH);
+            let mut others = Vec::new();
             for entry in walk {
                 if stop.load(Ordering::Relaxed) {
-                    break;
+                    return;
                 }
-                let sent = match entry {
-                    Entry::File(p) => work_tx.send(p).is_ok(),
-                    Entry::Dir(p) => walk_events.send(Event::Directory(p)).is_ok(),
-                    Entry::Error(path, msg) => walk_events
-                        .send(Event::File(R::from(FileReport {
-                            path,
-                            scanned_bytes: 0,
-                            verdict: Verdict::Error(ScanError::Walk(msg)),
-                        })))
-                        .is_ok(),
-                };
-                if !sent {
-                    break;
+                match entry {
+                    Entry::File(p) => files.push(p),
+                    Entry::Dir(p) => others.push(Event::Directory(p)),
+                    Entry::Error(path, msg) => others.push(Event::File(R::from(FileReport {
+                        path,
+                        scanned_bytes: 0,
+                        verdict: Verdict::Error(ScanError::Walk(msg)),
+                    }))),
+                }
+                if others.len() >= BATCH && walk_events.send(std::mem::take(&mut others)).is_err() {
+                    return;
+                }
+                if files.len() >= BATCH
+                    && work_tx
+                        .send(std::mem::replace(&mut files, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return;
                 }
             }
+            let _ = walk_events.send(others);
+            let _ = work_tx.send(files);
         });
         let per_file = &per_file;
         s.spawn(move || {
@@ -97,21 +108,30 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
                             .max_filesize(opts.max_filesize);
                         sc
                     },
-                    |sc, path| {
-                        if !stop.load(Ordering::Relaxed) {
-                            let _ = event_tx.send(Event::File(per_file(sc, &path)));
-                        }
+                    |sc, batch| {
+                        let events = batch
+                            .iter()
+                            .take_while(|_| !stop.load(Ordering::Relaxed))
+                            .map(|path| Event::File(per_file(sc, path)))
+                            .collect();
+                        let _ = event_tx.send(events);
                     },
                 )
             });
         });
-        for ev in event_rx {
-            if on_event(ev).is_break() {
-                stop.store(true, Ordering::Relaxed);
-                break;
+        'events: for batch in event_rx {
+            for ev in batch {
+                if on_event(ev).is_break() {
+                    stop.store(true, Ordering::Relaxed);
+                    break 'events;
+                }
             }
         }
         // Draining is not needed: dropping the receiver makes further sends fail.
     });
     Ok(())
 }
+
+/// Files per batch: small enough that the last batches still spread over the
+/// workers, large enough that channel traffic is negligible.
+const BATCH: usize = 32;
