@@ -72,9 +72,12 @@ impl Table {
     }
 }
 
-/// Bits in the 4-byte filter: 2^20 bits (128 KiB, L2-resident) keep the false
-/// positive rate near 1% with 10,000 atoms.
-const FILTER_BITS: u32 = 20;
+/// Bits in the 4-byte filter: about 128 per key keeps false positives under 1%;
+/// 2^20 bits (128 KiB, L2-resident) serve 8,000 keys, and the filter grows with
+/// the set up to 2^24 bits (2 MiB).
+fn filter_bits(keys: usize) -> u32 {
+    (keys.max(1) * 128).next_power_of_two().trailing_zeros().clamp(16, 24)
+}
 
 /// Atoms of one or two bytes.
 #[derive(Clone, Debug)]
@@ -89,8 +92,9 @@ struct Tiny {
 /// All atoms of a signature set, searchable.
 #[derive(Clone, Debug)]
 pub struct AtomSet {
-    /// Bit `hash(w) >> (32 - FILTER_BITS)` is set for every 4-byte key `w`.
+    /// Bit `hash(w) >> shift` is set for every 4-byte key `w`.
     filter: Vec<u64>,
+    shift: u32,
     /// Exact 4-byte key -> index into `groups`.
     table: Table,
     /// Atom ids per key, 3-byte atoms before 4-byte ones.
@@ -103,10 +107,6 @@ fn bit(table: &[u64], i: usize) -> bool {
     (table[i >> 6] >> (i & 63)) & 1 != 0
 }
 
-#[inline]
-fn filter_slot(w: u32) -> usize {
-    (hash(w) >> (32 - FILTER_BITS)) as usize
-}
 
 fn set_bit(table: &mut [u64], i: usize) {
     table[i >> 6] |= 1 << (i & 63);
@@ -151,16 +151,19 @@ impl AtomSet {
                 _ => panic!("atoms are 1 to {MAX_ATOM} bytes"),
             }
         }
-        let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
+        let bits = filter_bits(by_key.len());
+        let shift = 32 - bits;
+        let mut filter = vec![0u64; 1 << (bits - 6)];
         let mut groups = Vec::with_capacity(by_key.len());
         let mut entries = Vec::with_capacity(by_key.len());
         for (k, ids) in by_key {
-            set_bit(&mut filter, filter_slot(k));
+            set_bit(&mut filter, (hash(k) >> shift) as usize);
             entries.push((k, groups.len() as u32));
             groups.push(ids);
         }
         AtomSet {
             filter,
+            shift,
             table: Table::new(&entries),
             groups,
             tiny,
@@ -173,6 +176,11 @@ impl AtomSet {
             + self.table.memory_usage()
             + self.groups.iter().map(|g| 24 + g.len() * 4).sum::<usize>()
             + self.tiny.as_ref().map_or(0, |_| 8192 + 256 * 24)
+    }
+
+    #[inline]
+    fn filter_slot(&self, w: u32) -> usize {
+        (hash(w) >> self.shift) as usize
     }
 
     /// Call `f(atom_id, position)` for every atom occurrence, in position order.
@@ -188,7 +196,7 @@ impl AtomSet {
                 let x = u64::from_le_bytes(hay[p..p + 8].try_into().unwrap_or([0; 8]));
                 let mut m = 0u32;
                 for i in 0..4 {
-                    m |= u32::from(bit(&self.filter, filter_slot((x >> (8 * i)) as u32))) << i;
+                    m |= u32::from(bit(&self.filter, self.filter_slot((x >> (8 * i)) as u32))) << i;
                 }
                 while m != 0 {
                     let i = m.trailing_zeros() as usize;
@@ -215,7 +223,7 @@ impl AtomSet {
             {
                 return;
             }
-            if bit(&self.filter, filter_slot(w)) && !self.quad(w, p, &mut f) {
+            if bit(&self.filter, self.filter_slot(w)) && !self.quad(w, p, &mut f) {
                 return;
             }
             p += 1;

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Scan one corpus with ward and its peers, in one run, and print wall times,
+throughput and ratios.
+
+    benches/compare.py CORPUS --ndb SIGS.ndb [--hash SIGS.hsb ...] [--yar RULES.yar]
+                       [-j THREADS] [--runs N] [--ward PATH]
+
+Peers run when installed: clamscan (one thread; it has no other mode), yara -p N,
+yr (YARA-X) scan -p N. A plain parallel read of every file (cat) gives the floor.
+Every command runs once to warm the page cache, then N times; the median wall
+time is reported. Ratios are peer time / ward time, so 10x means ward is ten
+times faster. Detections are not compared here (tests/it/clamav_diff.rs does).
+
+Example (the headline figures in the README):
+    python3 ../shared/bench/make-corpus.py /tmp/corpus
+    benches/compare.py /tmp/corpus --ndb ../shared/bench/bench.ndb \\
+        --yar ../shared/bench/bench.yar -j 2
+    benches/compare.py /tmp/corpus --ndb ../shared/bench/bench.ndb \\
+        --hash ../shared/bench/bench.hsb --hash ../shared/bench/bench.hdb -j 2
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+
+def corpus_size(root):
+    total = files = 0
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            if os.path.isfile(p) and not os.path.islink(p):
+                total += os.path.getsize(p)
+                files += 1
+    return total, files
+
+
+def timed(cmd, runs):
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(cmd, str))
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(cmd, str))
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times), max(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('corpus')
+    ap.add_argument('--ndb', action='append', default=[], help='body signatures (ward, clamscan)')
+    ap.add_argument('--hash', action='append', default=[], help='hash signatures .hsb/.hdb (ward, clamscan)')
+    ap.add_argument('--yar', help='the same body patterns as YARA rules (yara, yr)')
+    ap.add_argument('-j', '--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--ward', default=os.path.join(os.path.dirname(__file__), '..', 'target', 'release', 'ward'))
+    args = ap.parse_args()
+
+    size, files = corpus_size(args.corpus)
+    dbs = [x for d in args.ndb + args.hash for x in ('-d', d)]
+    j = str(args.threads)
+    runs = []
+    runs.append(('ward', [args.ward, 'scan', '-j', j, '--no-builtin', '-i', '--no-summary', *dbs, args.corpus]))
+    runs.append((f'ward -j 1', [args.ward, 'scan', '-j', '1', '--no-builtin', '-i', '--no-summary', *dbs, args.corpus]))
+    if shutil.which('clamscan'):
+        # Raw-content scanning, as ward does: no archive, document or HTML normalisers.
+        off = [f'--scan-{k}=no' for k in ('archive', 'pe', 'elf', 'ole2', 'pdf', 'html', 'mail', 'swf',
+                                           'xmldocs', 'hwp3', 'onenote')]
+        runs.append(('clamscan (1 thread)', ['clamscan', '-r', '-i', '--no-summary', *off, *dbs, args.corpus]))
+    if args.yar and shutil.which('yara'):
+        runs.append((f'yara -p {j}', ['yara', '-r', '-p', j, args.yar, args.corpus]))
+    if args.yar and shutil.which('yr'):
+        runs.append((f'yr -p {j}', ['yr', 'scan', '-p', j, args.yar, args.corpus]))
+    q = args.corpus.replace("'", "'\\''")
+    runs.append((f'read only (cat, {j} procs)', f"find '{q}' -type f -print0 | xargs -0 -P {j} -n 256 cat > /dev/null"))
+
+    print(f'corpus: {args.corpus}: {files} files, {size / 2**20:.0f} MiB; '
+          f'signatures: {" ".join(args.ndb + args.hash)}; {args.runs} runs each, median')
+    results = [(name, *timed(cmd, args.runs)) for name, cmd in runs]
+    ward_time = results[0][1]
+    print(f'{"scanner":28} {"median s":>9} {"min-max s":>13} {"MB/s":>8} {"vs ward":>8}')
+    for name, med, lo, hi in results:
+        print(f'{name:28} {med:9.3f} {lo:6.2f}-{hi:<6.2f} {size / med / 1e6:8.0f} {med / ward_time:7.1f}x')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
