@@ -3,6 +3,7 @@
 
 mod clamav_diff;
 mod cli;
+mod hostile;
 mod matcher;
 mod prop;
 mod quarantine;
