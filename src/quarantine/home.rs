@@ -29,7 +29,7 @@ pub fn default_home() -> Option<PathBuf> {
 
 /// Refuse a directory (or file) that is not the running user's, or that group
 /// or others can write.
-pub(super) fn check_owner_mode(fd: &impl std::os::fd::AsFd, path: &Path) -> Result<(), VaultError> {
+pub(crate) fn check_owner_mode(fd: &impl std::os::fd::AsFd, path: &Path) -> Result<(), VaultError> {
     let st = rustix::fs::fstat(fd).map_err(|e| io_err(path)(e.into()))?;
     let user = fsops::euid();
     if st.st_uid != user {
@@ -75,7 +75,7 @@ pub(super) fn open_checked(
 
 /// Open (and, when `create`, first create with mode 0700) the home and check
 /// it. `None` when it does not exist and `create` is off.
-pub(super) fn open_home(home: &Path, create: bool) -> Result<Option<OwnedFd>, VaultError> {
+pub(crate) fn open_home(home: &Path, create: bool) -> Result<Option<OwnedFd>, VaultError> {
     if create {
         match std::fs::symlink_metadata(home) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

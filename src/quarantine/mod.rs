@@ -53,8 +53,11 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 use crate::scan::{FileReport, Match, ScanError, Scanner, SkipReason, Verdict};
+pub(crate) use fsops::open_append;
+use home::open_checked;
 pub use home::{ALLOW_LIST, default_home, read_allow_list};
-use home::{check_owner_mode, open_checked, open_home};
+pub(crate) use home::{check_owner_mode, open_home};
+pub(crate) use meta::encode_path;
 pub use meta::{Entry, rfc3339};
 use meta::{Record, hex};
 pub use target::{Target, TargetOpen};
