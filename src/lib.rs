@@ -45,6 +45,7 @@ pub mod quarantine;
 pub mod scan;
 pub mod sig;
 pub mod walk;
+pub mod watch;
 
 pub use compile::{CompileError, SetBuilder, SetInfo, SignatureSet};
 pub use quarantine::{Vault, VaultError};

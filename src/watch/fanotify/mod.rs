@@ -1,0 +1,416 @@
+//! The blocking backend: fanotify permission events on opens in the watched
+//! trees. An open of an infected file is denied (the opener gets `EPERM`),
+//! a clean one allowed.
+//!
+//! **Which marks.** Each directory of each tree gets an inode mark with
+//! `FAN_EVENT_ON_CHILD` (directories made later are marked by the walk that
+//! follows their inotify event). A mount or filesystem mark would be simpler
+//! but would route every open on that filesystem through ward, which here is
+//! the root filesystem: the whole machine would wait on ward's round trips.
+//! Directory marks keep everything outside the trees at full speed. The cost:
+//! a file opened in a brand-new directory before it is marked is not blocked
+//! (it is still scanned, and quarantined, by the inotify side).
+//!
+//! **Never hang the system.** Opens by ward's own process are allowed at once
+//! (ward's workers open the files they scan). Every other event is answered
+//! within the deadline: a scan that takes longer, or that fails, is answered
+//! allow (or deny with `deny_on_error`), and a full scanning queue is answered
+//! the same way at once. On shutdown every pending event is allowed.
+//!
+//! **Cheap reopens.** Verdicts are cached by (dev, inode, size, mtime, ctime)
+//! and a cached file is answered by the reading thread without a scan.
+//! Optionally ([`super::BlockOptions::kernel_cache`]) a clean file also gets
+//! the event in its ignore mask, so that the kernel does not ask again until
+//! the file is modified.
+
+mod sys;
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+
+use super::cache::{Cached, FileKey};
+use super::threats::{Threat, ThreatAction, ThreatResult};
+use super::{Action, BlockOptions, Notice, Shared, WatchError, spawn, worker};
+use crate::scan::input::Opened;
+use crate::{Scanner, Verdict};
+
+/// Permission events waiting for a scanning thread; beyond this the event is
+/// answered at once as on an error.
+const QUEUE: usize = 1024;
+/// At most this many files get a kernel ignore mark (each pins an inode).
+const MAX_IGNORE_MARKS: usize = 100_000;
+
+/// One permission event's answer, given once by whoever comes first: the
+/// scanning thread or the deadline.
+struct Pending {
+    fd: RawFd,
+    answered: AtomicBool,
+    path: PathBuf,
+    pid: i32,
+}
+
+/// The fanotify group and what is needed to answer it.
+pub(crate) struct Blocker {
+    group: sys::Group,
+    opts: BlockOptions,
+    mask: AtomicU64,
+    own_pid: i32,
+    ignore_marks: AtomicUsize,
+    deadlines: Sender<(Instant, Arc<Pending>)>,
+    deadline_rx: Receiver<(Instant, Arc<Pending>)>,
+    jobs: Sender<Job>,
+    job_rx: Receiver<Job>,
+}
+
+impl std::fmt::Debug for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blocker").field("opts", &self.opts).finish()
+    }
+}
+
+/// An event waiting for a scan. Dropped unanswered (on shutdown), it allows.
+struct Job {
+    opened: Opened,
+    key: Option<FileKey>,
+    pending: Arc<Pending>,
+    blocker: Weak<Blocker>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(b) = self.blocker.upgrade() {
+            b.answer(&self.pending, true);
+        }
+    }
+}
+
+fn proc_path(fd: RawFd) -> PathBuf {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default()
+}
+
+impl Blocker {
+    /// A new fanotify group (needs `CAP_SYS_ADMIN`).
+    pub(crate) fn new(opts: BlockOptions) -> Result<Blocker, String> {
+        let group = sys::Group::new().map_err(|e| match e.raw_os_error() {
+            Some(libc::EPERM) => format!(
+                "{e}: fanotify permission events need CAP_SYS_ADMIN (run as root, \
+                 or give the service that capability)"
+            ),
+            Some(libc::ENOSYS) => format!("{e}: this kernel has no fanotify"),
+            Some(libc::EINVAL) => format!(
+                "{e}: this kernel has no FAN_CLASS_CONTENT permission events \
+                 (CONFIG_FANOTIFY_ACCESS_PERMISSIONS)"
+            ),
+            _ => e.to_string(),
+        })?;
+        let (deadlines, deadline_rx) = unbounded();
+        let (jobs, job_rx) = bounded(QUEUE);
+        Ok(Blocker {
+            group,
+            opts,
+            mask: AtomicU64::new(sys::OPEN_PERM | sys::OPEN_EXEC_PERM),
+            own_pid: std::process::id() as i32,
+            ignore_marks: AtomicUsize::new(0),
+            deadlines,
+            deadline_rx,
+            jobs,
+            job_rx,
+        })
+    }
+
+    /// Mark one directory. Falls back to `FAN_OPEN_PERM` alone on kernels
+    /// without `FAN_OPEN_EXEC_PERM`.
+    pub(crate) fn mark_dir(&self, shared: &Shared, dir: &Path) {
+        let mask = self.mask.load(Ordering::Relaxed);
+        let mut result = self.group.mark_dir(dir, mask);
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL))
+            && mask & sys::OPEN_EXEC_PERM != 0
+        {
+            self.mask.store(sys::OPEN_PERM, Ordering::Relaxed);
+            result = self.group.mark_dir(dir, sys::OPEN_PERM);
+        }
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => shared.notice(Notice::Error(format!(
+                "{}: cannot block opens here: {e}",
+                dir.display()
+            ))),
+        }
+    }
+
+    /// Mark every directory of every tree.
+    pub(crate) fn mark_trees(&self, shared: &Shared) {
+        for root in &shared.roots {
+            let walk = walkdir::WalkDir::new(root)
+                .follow_links(false)
+                .into_iter()
+                .filter_entry(|e| e.file_type().is_dir() && !shared.skipped(e.path()));
+            for e in walk.flatten() {
+                self.mark_dir(shared, e.path());
+            }
+        }
+    }
+
+    /// After a reload: verdicts in the kernel's ignore masks are stale, so
+    /// drop every inode mark and mark the trees again.
+    pub(crate) fn signatures_changed(&self, shared: &Shared) {
+        if !self.opts.kernel_cache || self.ignore_marks.swap(0, Ordering::AcqRel) == 0 {
+            return;
+        }
+        if let Err(e) = self.group.flush_inode_marks() {
+            shared.notice(Notice::Error(format!("fanotify: flushing marks: {e}")));
+        }
+        self.mark_trees(shared);
+    }
+
+    /// Answer once; false when already answered.
+    fn answer(&self, p: &Pending, allow: bool) -> bool {
+        if p.answered.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        // ENOENT: the kernel already dropped the event (the opener was killed).
+        let _ = self.group.respond(p.fd, allow);
+        true
+    }
+
+    /// Start the reading thread, the deadline thread and the scanning threads.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        threads: &mut Vec<JoinHandle<()>>,
+    ) -> Result<(), WatchError> {
+        let (b, s) = (Arc::clone(self), Arc::clone(shared));
+        spawn("ward-fanotify", threads, move || b.read_loop(&s))?;
+        let (b, s) = (Arc::clone(self), Arc::clone(shared));
+        spawn("ward-deadline", threads, move || b.deadline_loop(&s))?;
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        for i in 0..n {
+            let (b, s) = (Arc::clone(self), Arc::clone(shared));
+            spawn(&format!("ward-block-{i}"), threads, move || b.scan_loop(&s))?;
+        }
+        Ok(())
+    }
+
+    fn read_loop(self: &Arc<Self>, shared: &Shared) {
+        let mut buf = vec![0u8; 64 << 10];
+        while !shared.stopped() {
+            match self.group.wait(100) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    shared.notice(Notice::Error(format!("fanotify: {e}")));
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            }
+            let batch = match self.group.read(&mut buf) {
+                Ok(b) => b,
+                Err(e) => {
+                    shared.notice(Notice::Error(format!("fanotify: reading events: {e}")));
+                    continue;
+                }
+            };
+            if batch.overflow {
+                shared.notice(Notice::Overflow {
+                    what: "the kernel's fanotify queue",
+                });
+                shared.request_rescan();
+            }
+            for ev in batch.events {
+                self.event(shared, ev);
+            }
+        }
+    }
+
+    /// Answer from the cache when possible, else hand the event to a scanner.
+    fn event(self: &Arc<Self>, shared: &Shared, ev: sys::PermEvent) {
+        let fd = ev.file.as_raw_fd();
+        let mut pending = Pending {
+            fd,
+            answered: AtomicBool::new(false),
+            path: PathBuf::new(),
+            pid: ev.pid,
+        };
+        if ev.pid == self.own_pid {
+            self.answer(&pending, true);
+            return;
+        }
+        let key = FileKey::of(&ev.file).ok();
+        let generation = shared.sigs.generation();
+        match key.and_then(|k| shared.cache.get(&k, generation)) {
+            Some(Cached::Clean) => {
+                self.answer(&pending, true);
+                return;
+            }
+            Some(Cached::Infected(names)) => {
+                self.answer(&pending, false);
+                pending.path = proc_path(fd);
+                let names = names.iter().map(|n| n.to_string()).collect();
+                self.denied(shared, &pending, names);
+                return;
+            }
+            None => {}
+        }
+        pending.path = proc_path(fd);
+        let pending = Arc::new(pending);
+        let size = key.map_or(0, |k| k.size());
+        let job = Job {
+            opened: Opened {
+                file: File::from(ev.file),
+                size,
+            },
+            key,
+            pending: Arc::clone(&pending),
+            blocker: Arc::downgrade(self),
+        };
+        let _ = self
+            .deadlines
+            .send((Instant::now() + self.opts.deadline, Arc::clone(&pending)));
+        if let Err(e) = self.jobs.try_send(job) {
+            let job = e.into_inner();
+            self.unverified(shared, &job.pending, "every scanning thread is busy");
+        }
+    }
+
+    /// Answer without a verdict, as configured, and say so.
+    fn unverified(&self, shared: &Shared, p: &Pending, reason: &str) {
+        let allow = !self.opts.deny_on_error;
+        if self.answer(p, allow) {
+            shared.notice(Notice::Unverified {
+                path: p.path.clone(),
+                allowed: allow,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
+    /// Log a denied open, and queue the file for quarantine when that is the
+    /// action (the inotify workers reopen, rescan and act on it).
+    fn denied(&self, shared: &Shared, p: &Pending, names: Vec<String>) {
+        let mut t = Threat::new(&p.path, names, ThreatAction::Deny, ThreatResult::Denied);
+        t.pid = Some(p.pid);
+        worker::record(shared, &t);
+        if shared.opts.action == Action::Quarantine && p.path.is_absolute() {
+            shared.submit(p.path.clone());
+        }
+    }
+
+    fn scan_loop(self: &Arc<Self>, shared: &Shared) {
+        let mut slot: Option<(u64, Scanner)> = None;
+        let max = shared.opts.max_filesize;
+        while !shared.stopped() {
+            let job = match self.job_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(j) => j,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if job.pending.answered.load(Ordering::Acquire) {
+                continue;
+            }
+            // No leases or maps here: the opener is waiting on this very file.
+            let (generation, sc) = shared.sigs.scanner(&mut slot, |sc| {
+                sc.mmap(false).max_filesize(max);
+            });
+            let report = sc.scan_opened(&job.opened, &job.pending.path);
+            self.verdict(shared, &job, generation, report.verdict);
+        }
+    }
+
+    fn verdict(&self, shared: &Shared, job: &Job, generation: u64, verdict: Verdict) {
+        let p = &job.pending;
+        match verdict {
+            Verdict::Clean => {
+                if let Some(k) = job.key {
+                    shared.cache.insert(k, generation, Cached::Clean);
+                }
+                self.answer(p, true);
+                if self.opts.kernel_cache {
+                    self.kernel_ignore(&job.opened.file, job.key);
+                }
+            }
+            Verdict::Infected(matches) => {
+                if let Some(k) = job.key {
+                    let names = matches.iter().map(|m| m.name.clone()).collect();
+                    shared.cache.insert(k, generation, Cached::Infected(names));
+                }
+                let late = !self.answer(p, false);
+                let names = matches.iter().map(|m| m.name.to_string()).collect();
+                if late {
+                    shared.notice(Notice::Unverified {
+                        path: p.path.clone(),
+                        allowed: !self.opts.deny_on_error,
+                        reason: "infected, but the deadline had passed".into(),
+                    });
+                }
+                self.denied(shared, p, names);
+            }
+            Verdict::Skipped(_) => {
+                self.answer(p, true);
+            }
+            Verdict::Error(e) => self.unverified(shared, p, &e.to_string()),
+        }
+    }
+
+    /// Put the open events into the file's ignore mask; take them out again
+    /// if the file changed since the scan (that modification came before the
+    /// mark, so the kernel would not have cleared it).
+    fn kernel_ignore(&self, file: &File, key: Option<FileKey>) {
+        let Some(key) = key else { return };
+        if self.ignore_marks.load(Ordering::Relaxed) >= MAX_IGNORE_MARKS {
+            return;
+        }
+        let mask = self.mask.load(Ordering::Relaxed);
+        if self.group.ignore(file.as_fd(), mask).is_err() {
+            return;
+        }
+        self.ignore_marks.fetch_add(1, Ordering::Relaxed);
+        if FileKey::of(file).ok() != Some(key) {
+            let _ = self.group.unignore(file.as_fd(), mask);
+        }
+    }
+
+    /// Answer what the scanners have not answered by its deadline. Deadlines
+    /// arrive in order (the same delay is added to each arrival time).
+    fn deadline_loop(&self, shared: &Shared) {
+        let mut queue: VecDeque<(Instant, Arc<Pending>)> = VecDeque::new();
+        while !shared.stopped() {
+            while queue
+                .front()
+                .is_some_and(|(_, p)| p.answered.load(Ordering::Acquire))
+            {
+                queue.pop_front();
+            }
+            let wait = queue.front().map_or(Duration::from_millis(100), |(at, _)| {
+                at.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(100))
+            });
+            match self.deadline_rx.recv_timeout(wait) {
+                Ok(item) => queue.push_back(item),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let now = Instant::now();
+            while let Some((at, p)) = queue.front() {
+                if *at > now {
+                    break;
+                }
+                let reason = format!("no verdict within the {:?} deadline", self.opts.deadline);
+                self.unverified(shared, p, &reason);
+                queue.pop_front();
+            }
+        }
+        // Stopping: allow whatever is still waiting.
+        for (_, p) in queue.drain(..).chain(self.deadline_rx.try_iter()) {
+            self.answer(&p, true);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The scanning workers of the inotify backend: open the file without
+//! following links, skip it when its (dev, inode, size, times) were seen clean
+//! with the current signatures, else scan that descriptor and act on it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use super::cache::{Cached, FileKey};
+use super::threats::{Threat, ThreatAction, ThreatResult};
+use super::{Action, Notice, Shared};
+use crate::quarantine::{Target, TargetOpen};
+use crate::{Match, Scanner, Verdict};
+
+/// Run until stopped: scan each queued path.
+pub(crate) fn run(shared: &Arc<Shared>, jobs: &Receiver<std::path::PathBuf>) {
+    let mut slot: Option<(u64, Scanner)> = None;
+    while !shared.stopped() {
+        match jobs.recv_timeout(Duration::from_millis(100)) {
+            Ok(path) => scan_path(shared, &mut slot, &path),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}
+
+fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
+    // From here on a new event for the path queues it again.
+    shared.unqueue(path);
+    let target = match Target::open(path) {
+        Ok(TargetOpen::File(t)) => t,
+        // Gone already (a temporary file), or not a regular file: nothing to do.
+        Ok(TargetOpen::Special(_)) => return,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            shared.notice(Notice::ScanError {
+                path: path.to_owned(),
+                error: e.to_string(),
+            });
+            return;
+        }
+    };
+    let key = FileKey::of(&target.opened().file).ok();
+    let max = shared.opts.max_filesize;
+    let (generation, scanner) = shared.sigs.scanner(slot, |sc| {
+        sc.max_filesize(max);
+    });
+    let cached = key.and_then(|k| shared.cache.get(&k, generation));
+    match (&cached, shared.opts.action) {
+        (Some(Cached::Clean), _) | (Some(Cached::Infected(_)), Action::Report) => return,
+        _ => {}
+    }
+    let report = scanner.scan_opened(target.opened(), path);
+    match report.verdict {
+        Verdict::Clean => {
+            if let Some(k) = key {
+                shared.cache.insert(k, generation, Cached::Clean);
+            }
+        }
+        Verdict::Infected(matches) => {
+            if let Some(k) = key {
+                let names = matches.iter().map(|m| m.name.clone()).collect();
+                shared.cache.insert(k, generation, Cached::Infected(names));
+            }
+            act(shared, &target, &matches);
+        }
+        Verdict::Error(e) => shared.notice(Notice::ScanError {
+            path: path.to_owned(),
+            error: e.to_string(),
+        }),
+        _ => {}
+    }
+}
+
+/// Quarantine or report an infected file, log it and tell the caller.
+fn act(shared: &Shared, target: &Target, matches: &[Match]) {
+    let names = matches.iter().map(|m| m.name.to_string()).collect();
+    let threat = match shared.opts.action {
+        Action::Report => Threat::new(
+            target.path(),
+            names,
+            ThreatAction::Report,
+            ThreatResult::Reported,
+        ),
+        Action::Quarantine => {
+            let mut t = Threat::new(
+                target.path(),
+                names,
+                ThreatAction::Quarantine,
+                ThreatResult::Quarantined,
+            );
+            match shared.vault.quarantine(target, matches) {
+                Ok(id) => t.quarantine_id = Some(id),
+                Err(e) => {
+                    t.result = ThreatResult::Failed;
+                    t.error = Some(e.to_string());
+                }
+            }
+            t
+        }
+    };
+    record(shared, &threat);
+}
+
+/// Append to the threat log and tell the caller; a failed append is told too.
+pub(crate) fn record(shared: &Shared, threat: &Threat) {
+    if let Err(e) = shared.log.append(threat) {
+        shared.notice(Notice::Error(format!(
+            "{}: cannot append to the threat log: {e}",
+            shared.log.path().display()
+        )));
+    }
+    shared.notice(Notice::Threat(threat.clone()));
+}
