@@ -5,6 +5,7 @@ mod output;
 mod quarantine;
 mod scan;
 mod sigs;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +40,13 @@ enum Command {
     /// List, inspect, restore and delete quarantined files.
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCommand),
+    /// Real-time protection: scan files as they are written into the watched
+    /// trees, quarantine (or report) what is found, optionally block opens of
+    /// infected files. Runs until SIGTERM or SIGINT; SIGHUP reloads signatures.
+    Watch(watch::WatchArgs),
+    /// The detections recorded by `ward watch`.
+    #[command(subcommand)]
+    Threats(watch::ThreatsCommand),
 }
 
 /// The state directory: `--home`, else `$WARD_HOME`, else the default for the
@@ -111,5 +119,7 @@ pub fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args, cli.home.as_deref()),
         Command::Sigs(cmd) => sigs::run(&cmd),
         Command::Quarantine(cmd) => quarantine::run(&cmd, cli.home.as_deref()),
+        Command::Watch(args) => watch::run(&args, cli.home.as_deref()),
+        Command::Threats(cmd) => watch::run_threats(&cmd, cli.home.as_deref()),
     }
 }
