@@ -8,3 +8,4 @@ mod matcher;
 mod prop;
 mod quarantine;
 mod reference;
+mod watch;

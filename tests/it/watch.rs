@@ -1,0 +1,445 @@
+//! `ward watch` and `ward threats list` through the binary: files written,
+//! moved in, or made in a brand-new directory are caught; clean files are left
+//! alone; `--block` refuses opens of infected files; the watcher leaves its
+//! own state directory alone; signals stop it and reload its signatures.
+//!
+//! Every watcher runs under a guard that kills it when the test ends, and each
+//! wait has a generous deadline but is asserted.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cli::{eicar, run, ward};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A running `ward watch`, killed on drop; its stderr lines are collected.
+struct Watch {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watch {
+    fn start(home: &Path, args: &[&str], roots: &[&Path]) -> Watch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+            .arg("--home")
+            .arg(home)
+            .arg("watch")
+            .args(args)
+            .args(roots)
+            .env_remove("JOURNAL_STREAM")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ward watch");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (err, sink) = (child.stderr.take().unwrap(), Arc::clone(&lines));
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let w = Watch { child, lines };
+        w.wait_line("watching ");
+        w
+    }
+
+    fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Wait for a stderr line containing `needle`.
+    fn wait_line(&self, needle: &str) {
+        self.wait_lines(needle, 1);
+    }
+
+    /// Wait for `n` stderr lines containing `needle`.
+    fn wait_lines(&self, needle: &str, n: usize) {
+        let start = Instant::now();
+        loop {
+            let found = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains(needle))
+                .count();
+            if found >= n {
+                return;
+            }
+            if start.elapsed() > WAIT {
+                panic!(
+                    "no {n} lines with {needle:?} within {WAIT:?}; log:\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill() with a pid this test spawned and still owns.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
+    }
+
+    /// SIGTERM, then assert it exits cleanly within two seconds.
+    fn stop(mut self) -> String {
+        self.signal(libc::SIGTERM);
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit {status:?}; log:\n{}", self.log());
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "still running 2 s after SIGTERM; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The reader thread drains the rest of stderr.
+        std::thread::sleep(Duration::from_millis(50));
+        self.log()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_gone(path: &Path, w: &Watch) {
+    let start = Instant::now();
+    while path.exists() {
+        assert!(
+            start.elapsed() < WAIT,
+            "{} not quarantined within {WAIT:?}; log:\n{}",
+            path.display(),
+            w.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn threats_json(home: &Path) -> Vec<Value> {
+    let o = run(ward()
+        .arg("--home")
+        .arg(home)
+        .args(["threats", "list", "--json"]));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn vault_ids(home: &Path) -> Vec<String> {
+    let o = run(ward()
+        .arg("--home")
+        .arg(home)
+        .args(["quarantine", "list", "--json"]));
+    assert_eq!(o.status.code(), Some(0));
+    let v: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    v.iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A signature file with one `.ndb` line per (name, text) pair.
+fn ndb(sigs: &[(&str, &str)]) -> String {
+    sigs.iter()
+        .map(|(name, text)| {
+            let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+            format!("{name}:0:*:{hex}\n")
+        })
+        .collect()
+}
+
+/// Replace a file atomically, as update tools do.
+fn replace(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, text).unwrap();
+    fs::rename(&tmp, path).unwrap();
+}
+
+struct Dirs {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    root: PathBuf,
+}
+
+fn dirs() -> Dirs {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("state");
+    let root = tmp.path().join("srv");
+    fs::create_dir(&root).unwrap();
+    let root = fs::canonicalize(root).unwrap();
+    Dirs {
+        home,
+        root,
+        _tmp: tmp,
+    }
+}
+
+#[test]
+fn written_moved_and_nested_files_are_quarantined_and_listed() {
+    let d = dirs();
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    fs::write(d.root.join("notes.txt"), b"just notes").unwrap();
+    let bad = d.root.join("invoice.pdf.exe");
+    fs::write(&bad, eicar()).unwrap();
+    // A directory made a moment before the file: its watch may not exist yet.
+    let nested = d.root.join("a/b/c");
+    fs::create_dir_all(&nested).unwrap();
+    let deep = nested.join("x.com");
+    fs::write(&deep, eicar()).unwrap();
+    // Written elsewhere, then moved in.
+    let outside = d.home.parent().unwrap().join("outside.com");
+    fs::write(&outside, eicar()).unwrap();
+    let moved = d.root.join("moved.com");
+    fs::rename(&outside, &moved).unwrap();
+    for f in [&bad, &deep, &moved] {
+        wait_gone(f, &w);
+    }
+    w.wait_lines("FOUND; quarantined as", 3);
+    let log = w.stop();
+    assert_eq!(fs::read(d.root.join("notes.txt")).unwrap(), b"just notes");
+    assert!(log.contains("stopped"), "{log}");
+
+    let ids = vault_ids(&d.home);
+    assert_eq!(ids.len(), 3);
+    let threats = threats_json(&d.home);
+    assert_eq!(threats.len(), 3, "{threats:?}");
+    let mut paths: Vec<&str> = threats
+        .iter()
+        .map(|t| t["path"].as_str().unwrap())
+        .collect();
+    paths.sort();
+    let mut want = [
+        bad.to_str().unwrap(),
+        deep.to_str().unwrap(),
+        moved.to_str().unwrap(),
+    ];
+    want.sort();
+    assert_eq!(paths, want);
+    for t in &threats {
+        assert_eq!(t["signatures"][0], "Eicar-Test-Signature");
+        assert_eq!(t["action"], "quarantine");
+        assert_eq!(t["result"], "quarantined");
+        assert!(ids.contains(&t["quarantine_id"].as_str().unwrap().to_owned()));
+        let time = t["time"].as_str().unwrap();
+        assert!(time.len() == 20 && time.ends_with('Z'), "{time}");
+    }
+    let o = run(ward().arg("--home").arg(&d.home).args(["threats", "list"]));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("TIME "), "{text}");
+    assert!(text.contains(bad.to_str().unwrap()), "{text}");
+    assert!(text.contains("quarantined"), "{text}");
+}
+
+#[test]
+fn report_leaves_the_file_and_lists_it() {
+    let d = dirs();
+    let w = Watch::start(&d.home, &["--action", "report"], &[&d.root]);
+    let bad = d.root.join("bad.com");
+    fs::write(&bad, eicar()).unwrap();
+    w.wait_line("FOUND; reported");
+    w.stop();
+    assert_eq!(fs::read(&bad).unwrap(), eicar());
+    let threats = threats_json(&d.home);
+    assert_eq!(threats.len(), 1);
+    assert_eq!(threats[0]["result"], "reported");
+    assert!(vault_ids(&d.home).is_empty());
+}
+
+#[test]
+fn own_state_directory_is_left_alone() {
+    // The state directory inside the watched tree, and a signature that
+    // matches every vault metadata file: scanning its own vault would make
+    // the watcher quarantine its own records.
+    let d = dirs();
+    let home = d.root.join("state");
+    let db = d.root.parent().unwrap().join("meta.ndb");
+    fs::write(&db, ndb(&[("Test.VaultRecord", "\"ward_version\"")])).unwrap();
+    let w = Watch::start(&home, &["-d", db.to_str().unwrap()], &[&d.root]);
+    let bad = d.root.join("bad.com");
+    fs::write(&bad, eicar()).unwrap();
+    wait_gone(&bad, &w);
+    // Give a feedback loop time to show.
+    std::thread::sleep(Duration::from_millis(700));
+    let log = w.stop();
+    assert_eq!(threats_json(&home).len(), 1, "{log}");
+    assert_eq!(vault_ids(&home).len(), 1, "{log}");
+    assert!(!log.contains("Test.VaultRecord"), "{log}");
+}
+
+#[test]
+fn sigterm_and_sigint_stop_promptly() {
+    let d = dirs();
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    let log = w.stop();
+    assert!(log.contains("stopping") && log.contains("stopped"), "{log}");
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    w.signal(libc::SIGINT);
+    let start = Instant::now();
+    let mut w = w;
+    loop {
+        if let Some(s) = w.child.try_wait().unwrap() {
+            assert!(s.success());
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "{}", w.log());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn reload_takes_effect_without_missing_a_file() {
+    let d = dirs();
+    let db = d.root.parent().unwrap().join("test.ndb");
+    let alpha = ("Test.Alpha", "ward-test-alpha-payload");
+    let beta = ("Test.Beta", "ward-test-beta-payload");
+    fs::write(&db, ndb(&[alpha])).unwrap();
+    let args = ["--no-builtin", "-d", db.to_str().unwrap()];
+    let w = Watch::start(&d.home, &args, &[&d.root]);
+
+    // Beta is not known yet: that file stays.
+    let early_beta = d.root.join("early-beta.txt");
+    fs::write(&early_beta, beta.1).unwrap();
+    // Alpha files keep arriving while the set is swapped.
+    let writer = {
+        let root = d.root.clone();
+        std::thread::spawn(move || {
+            (0..40)
+                .map(|i| {
+                    let p = root.join(format!("alpha-{i}.txt"));
+                    fs::write(&p, format!("x {} y", alpha.1)).unwrap();
+                    std::thread::sleep(Duration::from_millis(10));
+                    p
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    replace(&db, &ndb(&[alpha, beta]));
+    w.signal(libc::SIGHUP);
+    w.wait_line("SIGHUP: reloading");
+    w.wait_line("signatures reloaded: 2 signatures");
+    let alphas = writer.join().unwrap();
+    let late_beta = d.root.join("late-beta.txt");
+    fs::write(&late_beta, beta.1).unwrap();
+    for p in alphas.iter().chain([&late_beta]) {
+        wait_gone(p, &w);
+    }
+
+    // A broken database keeps the running set.
+    replace(&db, "Broken:0:*:zz\n");
+    w.signal(libc::SIGHUP);
+    w.wait_line("signature reload failed; still using the previous set");
+    let after = d.root.join("after-broken.txt");
+    fs::write(&after, beta.1).unwrap();
+    wait_gone(&after, &w);
+    w.stop();
+    assert!(early_beta.exists());
+    assert_eq!(threats_json(&d.home).len(), alphas.len() + 2);
+}
+
+/// Whether this process may use fanotify permission events.
+fn fanotify_available() -> Result<(), String> {
+    // SAFETY: fanotify_init takes integers; the descriptor is closed at once.
+    let fd = unsafe {
+        libc::fanotify_init(
+            libc::FAN_CLASS_CONTENT | libc::FAN_CLOEXEC,
+            libc::O_RDONLY as u32,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    // SAFETY: `fd` was just opened here and is not used again.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
+fn cat(path: &Path) -> (bool, String, String) {
+    let o = run(Command::new("cat").arg(path));
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn block_denies_infected_opens_and_allows_clean_ones() {
+    let d = dirs();
+    let bad = d.root.join("bad.com");
+    fs::write(&bad, eicar()).unwrap();
+    fs::write(d.root.join("clean.txt"), b"clean text\n").unwrap();
+    if let Err(why) = fanotify_available() {
+        // No fanotify here: ward must say so plainly and refuse to start.
+        let o = run(ward()
+            .arg("--home")
+            .arg(&d.home)
+            .args(["watch", "--block"])
+            .arg(&d.root));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("cannot block opens (fanotify)"),
+            "{why}: {err}"
+        );
+        return;
+    }
+    let w = Watch::start(&d.home, &["--block", "--action", "report"], &[&d.root]);
+    let (ok, out, err) = cat(&bad);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    let (ok, out, _) = cat(&d.root.join("clean.txt"));
+    assert!(ok && out == "clean text\n");
+    // Twice: the second answer comes from the cache.
+    assert!(!cat(&bad).0);
+    assert!(cat(&d.root.join("clean.txt")).0);
+    // A directory made after the start is covered too.
+    let sub = d.root.join("new/dir");
+    fs::create_dir_all(&sub).unwrap();
+    let late = sub.join("late.com");
+    fs::write(&late, eicar()).unwrap();
+    w.wait_line("late.com: Eicar-Test-Signature FOUND; reported");
+    let (ok, _, err) = cat(&late);
+    assert!(!ok && err.contains("Operation not permitted"), "{err}");
+    let log = w.stop();
+    assert!(log.contains("open denied (pid "), "{log}");
+    let threats = threats_json(&d.home);
+    assert!(
+        threats
+            .iter()
+            .any(|t| t["action"] == "deny" && t["result"] == "denied")
+    );
+    // After the watcher stops nothing is blocked.
+    assert!(cat(&bad).0);
+}
+
+#[test]
+fn block_refuses_the_root_directory() {
+    let d = dirs();
+    let o = run(ward()
+        .arg("--home")
+        .arg(&d.home)
+        .args(["watch", "--block", "/"]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("refusing to block opens on /"), "{err}");
+    assert!(err.contains("--force-root"), "{err}");
+}
