@@ -443,3 +443,31 @@ fn block_refuses_the_root_directory() {
     assert!(err.contains("refusing to block opens on /"), "{err}");
     assert!(err.contains("--force-root"), "{err}");
 }
+
+#[test]
+fn lost_events_lead_to_a_rescan() {
+    // Stop the watcher while far more events than the kernel queues
+    // (fs.inotify.max_queued_events) pile up: the EICAR file written last has
+    // its events dropped, and only the rescan after the overflow can find it.
+    let queued: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(16384);
+    let d = dirs();
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    w.signal(libc::SIGSTOP);
+    // At least three events per file (create, modify, close).
+    for i in 0..queued / 3 + 100 {
+        fs::write(d.root.join(format!("c{i}.txt")), b"clean").unwrap();
+    }
+    let bad = d.root.join("late.com");
+    fs::write(&bad, eicar()).unwrap();
+    w.signal(libc::SIGCONT);
+    wait_gone(&bad, &w);
+    w.wait_line("rescan done");
+    let log = w.stop();
+    assert!(
+        log.contains("events lost (the kernel's inotify queue overflowed)"),
+        "{log}"
+    );
+}
