@@ -76,7 +76,10 @@ impl Table {
 /// 2^20 bits (128 KiB, L2-resident) serve 8,000 keys, and the filter grows with
 /// the set up to 2^24 bits (2 MiB).
 fn filter_bits(keys: usize) -> u32 {
-    (keys.max(1) * 128).next_power_of_two().trailing_zeros().clamp(16, 24)
+    (keys.max(1) * 128)
+        .next_power_of_two()
+        .trailing_zeros()
+        .clamp(16, 24)
 }
 
 /// Atoms of one or two bytes.
@@ -106,7 +109,6 @@ pub struct AtomSet {
 fn bit(table: &[u64], i: usize) -> bool {
     (table[i >> 6] >> (i & 63)) & 1 != 0
 }
-
 
 fn set_bit(table: &mut [u64], i: usize) {
     table[i >> 6] |= 1 << (i & 63);
