@@ -95,7 +95,7 @@ impl DbArgs {
             }
         };
         sigs::print_warnings(&db);
-        match ward::SignatureSet::compile(&db) {
+        match ward::SignatureSet::from_database(db) {
             Ok(set) => Some(set),
             Err(e) => {
                 eprintln!("ward: cannot compile signatures: {e}");

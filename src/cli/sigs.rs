@@ -1,6 +1,6 @@
 //! `ward sigs check` and `ward sigs info`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -14,6 +14,17 @@ pub enum SigsCommand {
         /// Signature files or directories.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+    },
+    /// Store parsed signatures in one binary database (.wdb) that loads faster
+    /// than the text files; use it with `-d FILE.wdb`. The built-in signatures
+    /// are not stored (they are added at scan time unless --no-builtin).
+    Compile {
+        /// Signature files or directories.
+        #[arg(short = 'd', long = "database", value_name = "PATH", required = true)]
+        databases: Vec<PathBuf>,
+        /// Where to write the database.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
     },
     /// Compile the signatures and describe the result.
     Info {
@@ -44,7 +55,70 @@ pub fn run(cmd: &SigsCommand) -> ExitCode {
     match cmd {
         SigsCommand::Check { paths } => check(paths),
         SigsCommand::Info { db, json } => info(db, *json),
+        SigsCommand::Compile { databases, output } => compile(databases, output),
     }
+}
+
+fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
+    let mut b = ward::SignatureSet::builder();
+    for p in paths {
+        b.path(p);
+    }
+    let db = match b.database() {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("ward: cannot load signatures:\n{e}");
+            return ExitCode::from(2);
+        }
+    };
+    print_warnings(&db);
+    if let Err(e) = ward::SignatureSet::compile(&db) {
+        eprintln!("ward: cannot compile signatures: {e}");
+        return ExitCode::from(2);
+    }
+    if output.extension().is_none_or(|e| e != "wdb") {
+        eprintln!(
+            "ward: {}: the output name must end in .wdb so that -d recognises it",
+            output.display()
+        );
+        return ExitCode::from(2);
+    }
+    match write_atomically(output, &ward::sig::wdb::encode(&db)) {
+        Ok(()) => {
+            println!("{}: {} signatures", output.display(), db.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ward: {}: {e}", output.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Write to a temporary name beside `path`, fsync, then rename over it: readers
+/// see the old file or the new one, never a partial one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn check(paths: &[PathBuf]) -> ExitCode {

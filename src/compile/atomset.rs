@@ -117,7 +117,7 @@ fn set_bit(table: &mut [u64], i: usize) {
 impl AtomSet {
     /// Index `atoms` (1 to 4 bytes each); atom `i` is reported as id `i`.
     pub fn new<'a>(atoms: impl IntoIterator<Item = &'a [u8]>) -> AtomSet {
-        let mut by_key: std::collections::HashMap<u32, Vec<u32>> = Default::default();
+        let mut by_key: rustc_hash::FxHashMap<u32, Vec<u32>> = Default::default();
         let mut tiny: Option<Tiny> = None;
         for (id, a) in atoms.into_iter().enumerate() {
             let id = id as u32;

@@ -8,7 +8,7 @@ pub mod finder;
 pub mod hashes;
 pub mod verify;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -114,12 +114,26 @@ impl SignatureSet {
 
     /// Compile a database.
     pub fn compile(db: &Database) -> Result<SignatureSet, CompileError> {
+        Self::build(db.body.iter().cloned(), db)
+    }
+
+    /// Compile a database, consuming it (no copy of the patterns is made).
+    pub fn from_database(mut db: Database) -> Result<SignatureSet, CompileError> {
+        let body = std::mem::take(&mut db.body);
+        Self::build(body.into_iter(), &db)
+    }
+
+    fn build(
+        body: impl Iterator<Item = BodySig>,
+        db: &Database,
+    ) -> Result<SignatureSet, CompileError> {
         let t0 = Instant::now();
         let kept = |name: &str| !db.ignored.contains(name);
         let mut sigs = Vec::new();
-        let mut atom_ids: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut read = 0usize;
+        let mut atom_ids: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
         let mut atom_owners: Vec<Vec<u32>> = Vec::new();
-        for sig in db.body.iter().filter(|s| kept(&s.name)) {
+        for sig in body.inspect(|_| read += 1).filter(|s| kept(&s.name)) {
             let compiled = compile_sig(sig)?;
             let bytes = atoms::bytes(&compiled.nodes, compiled.atom);
             let next = atom_ids.len();
@@ -146,7 +160,7 @@ impl SignatureSet {
             sha1: hashes.count(HashKind::Sha1),
             sha256: hashes.count(HashKind::Sha256),
             allow: allow.len(),
-            ignored: db.body.len() + db.hashes.len() - sigs.len() - hashes.len(),
+            ignored: read + db.hashes.len() - sigs.len() - hashes.len(),
             atoms: atoms.len(),
             automaton: finder.as_ref().map_or("none", Finder::kind).into(),
             memory: 0,
@@ -185,7 +199,7 @@ impl SignatureSet {
     }
 }
 
-fn compile_sig(sig: &BodySig) -> Result<CompiledSig, CompileError> {
+fn compile_sig(sig: BodySig) -> Result<CompiledSig, CompileError> {
     let atom =
         atoms::choose(&sig.nodes).ok_or_else(|| CompileError::NoAtom(sig.name.to_string()))?;
     let left = sig.nodes[..atom.start]
@@ -194,15 +208,16 @@ fn compile_sig(sig: &BodySig) -> Result<CompiledSig, CompileError> {
             let (a, b) = n.width();
             (lo + a, hi.zip(b).map(|(x, y)| x + y))
         });
+    let window = atoms::Window::around(&sig.nodes, atom);
     Ok(CompiledSig {
-        name: sig.name.clone(),
+        name: sig.name,
         target: sig.target,
         offset: sig.offset,
         trailer: sig.trailer,
-        nodes: sig.nodes.clone(),
+        nodes: sig.nodes,
         atom,
         left,
-        window: atoms::Window::around(&sig.nodes, atom),
+        window,
     })
 }
 
@@ -238,7 +253,7 @@ impl SetBuilder {
 
     /// Load every source (all syntax errors are collected) and compile.
     pub fn build(&self) -> Result<SignatureSet, CompileError> {
-        SignatureSet::compile(&self.database()?)
+        SignatureSet::from_database(self.database()?)
     }
 
     /// Load every source into a [`Database`] without compiling.

@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod hashdb;
 pub mod hexpat;
 pub mod ndb;
+pub mod wdb;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -190,10 +191,18 @@ pub enum DatabaseError {
         source: std::io::Error,
     },
     /// The file's extension names no format ward reads.
-    #[error("{}: unknown signature format (expected .ndb, .hdb, .hsb, .fp, .sfp or .ign2)", path.display())]
+    #[error("{}: unknown signature format (expected .ndb, .hdb, .hsb, .fp, .sfp, .ign2 or .wdb)", path.display())]
     UnknownFormat {
         /// The file.
         path: PathBuf,
+    },
+    /// A binary database (`.wdb`) that is foreign, corrupt or from another version.
+    #[error("{}: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
     },
     /// Syntax errors; all of them, in file order.
     #[error("{}", display_errors(.0))]
@@ -220,6 +229,8 @@ pub enum Format {
     Allow,
     /// `.ign2`: names of signatures to drop.
     Ignore,
+    /// `.wdb`: ward's binary database (`ward sigs compile`).
+    Compiled,
 }
 
 impl Format {
@@ -230,6 +241,7 @@ impl Format {
             "hdb" | "hsb" => Some(Format::Hash),
             "fp" | "sfp" => Some(Format::Allow),
             "ign2" => Some(Format::Ignore),
+            "wdb" => Some(Format::Compiled),
             _ => None,
         }
     }
@@ -252,6 +264,11 @@ pub struct Database {
 
 /// At most this many syntax errors are kept per file.
 const MAX_ERRORS_PER_FILE: usize = 100;
+
+/// The longest signature line accepted (comments may be longer). ClamAV's
+/// longest body signatures are a few KiB; a pattern of this size already costs
+/// tens of MiB once parsed.
+pub const MAX_LINE: usize = 1 << 20;
 
 impl Database {
     /// An empty database.
@@ -306,6 +323,12 @@ impl Database {
         name: &Path,
         bytes: &[u8],
     ) -> Result<(), DatabaseError> {
+        if format == Format::Compiled {
+            return wdb::decode(bytes, self).map_err(|reason| DatabaseError::Corrupt {
+                path: name.to_owned(),
+                reason,
+            });
+        }
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let mut errors = Vec::new();
         let mut error_count = 0usize;
@@ -314,9 +337,16 @@ impl Database {
             if raw.iter().all(u8::is_ascii_whitespace) || raw.first() == Some(&b'#') {
                 continue;
             }
-            let result = match std::str::from_utf8(raw) {
-                Ok(line) => self.add_line(format, name, idx + 1, line),
-                Err(e) => Err(LineError::new(e.valid_up_to(), "invalid UTF-8")),
+            let result = if raw.len() > MAX_LINE {
+                Err(LineError::new(
+                    MAX_LINE,
+                    format!("line is longer than {MAX_LINE} bytes"),
+                ))
+            } else {
+                match std::str::from_utf8(raw) {
+                    Ok(line) => self.add_line(format, name, idx + 1, line),
+                    Err(e) => Err(LineError::new(e.valid_up_to(), "invalid UTF-8")),
+                }
             };
             if let Err(e) = result {
                 error_count += 1;
@@ -369,6 +399,12 @@ impl Database {
                 // `Name` or `Name:digest-of-the-entry`; the name is what counts.
                 let name = text.split(':').next().unwrap_or(text).trim();
                 self.ignored.insert(name.to_owned());
+            }
+            Format::Compiled => {
+                return Err(LineError::new(
+                    0,
+                    "a binary database is not read line by line",
+                ));
             }
         }
         Ok(())

@@ -371,3 +371,51 @@ fn sigs_info_counts() {
     assert_eq!(v["md5"], 1);
     assert_eq!(v["atoms"], 1);
 }
+
+#[test]
+fn compiled_database_round_trip_and_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let ndb = dir.path().join("a.ndb");
+    fs::write(&ndb, "Gap.Sig:0:*:6576696c{2-4}636f6465\n").unwrap();
+    let wdb = dir.path().join("a.wdb");
+    let o = run(ward()
+        .args(["sigs", "compile", "-o"])
+        .arg(&wdb)
+        .arg("-d")
+        .arg(&ndb));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let f = dir.path().join("f");
+    fs::write(&f, b"an evil..code").unwrap();
+    let o = run(ward()
+        .args(["scan", "--no-summary", "--no-builtin", "-d"])
+        .arg(&wdb)
+        .arg(&f));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("f: Gap.Sig FOUND"));
+    // One flipped byte: rejected before scanning, naming the file.
+    let mut bytes = fs::read(&wdb).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    fs::write(&wdb, &bytes).unwrap();
+    let o = run(ward()
+        .args(["scan", "--no-builtin", "-d"])
+        .arg(&wdb)
+        .arg(&f));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("{}: checksum mismatch", wdb.display())),
+        "{err}"
+    );
+    // A text file named .wdb is foreign.
+    fs::write(&wdb, "Gap.Sig:0:*:6576696c\n").unwrap();
+    let o = run(ward().args(["sigs", "check"]).arg(&wdb));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a ward database"));
+}
