@@ -13,7 +13,8 @@
 //!   the cost of getting the bytes dominates. Where `mmap` starts to win is the
 //!   crossover.
 //!
-//! `cargo bench --bench input` (about two minutes; add `-- --quick` for a rough pass).
+//! `cargo bench --bench input` (about two minutes; add `-- --quick` for a rough
+//! pass).
 
 #[path = "common/mod.rs"]
 mod common;
