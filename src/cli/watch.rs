@@ -79,7 +79,7 @@ pub enum ThreatsCommand {
 }
 
 /// Parse `5s`, `500ms`, `2m` or a number of seconds.
-fn parse_deadline(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_deadline(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let bad = || format!("'{s}' is not a duration (e.g. 5s or 500ms)");
     let (num, mult_ms) = if let Some(n) = t.strip_suffix("ms") {
@@ -94,7 +94,7 @@ fn parse_deadline(s: &str) -> Result<Duration, String> {
     let n: u64 = num.parse().map_err(|_| bad())?;
     let ms = n.checked_mul(mult_ms).ok_or_else(bad)?;
     if ms == 0 {
-        return Err("the deadline must be longer than 0".into());
+        return Err("the duration must be longer than 0".into());
     }
     Ok(Duration::from_millis(ms))
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::scan::sparse::SparseLimits;
 use crate::sig::{
     BodySig, Database, DatabaseError, Format, HashKind, Node, Offset, TargetType, Trailer,
 };
@@ -51,6 +52,8 @@ pub(crate) struct Inner {
     pub hashes: HashIndex,
     pub allow: HashIndex,
     pub info: SetInfo,
+    /// What a compact view of a sparse file must keep.
+    pub sparse: SparseLimits,
 }
 
 /// What a compiled set holds, for `ward sigs info` and logging.
@@ -173,6 +176,7 @@ impl SignatureSet {
         info.build_time = t0.elapsed();
         Ok(SignatureSet {
             inner: Arc::new(Inner {
+                sparse: SparseLimits::new(&sigs),
                 sigs,
                 finder,
                 atom_owners,

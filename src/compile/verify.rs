@@ -15,8 +15,13 @@
 //!
 //! Recursion depth is bounded by the number of gaps and alternations in a pattern
 //! ([`crate::sig::hexpat::MAX_BRANCH_NODES`]).
+//!
+//! A per-file [`Budget`] bounds the time: every step of the search counts, and the
+//! clock is read once every [`Budget::CHECK_EVERY`] steps. An expired budget makes
+//! every search fail at once; the caller reports the file as not scanned.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use crate::sig::{Node, Tok, Trailer};
 
@@ -26,14 +31,75 @@ pub struct Memo {
     failed: HashSet<(u32, u32, usize)>,
     star_fwd: HashMap<(u32, u32), usize>,
     star_bwd: HashMap<(u32, u32), usize>,
+    /// The time limit of the file being scanned.
+    pub budget: Budget,
 }
 
 impl Memo {
-    /// Forget everything (start of a new file).
+    /// Forget everything (start of a new file). The budget is left alone.
     pub fn clear(&mut self) {
         self.failed.clear();
         self.star_fwd.clear();
         self.star_bwd.clear();
+    }
+}
+
+/// A per-file time limit that is cheap to check often: [`Budget::step`] counts,
+/// and reads the clock only once every [`Budget::CHECK_EVERY`] calls.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Budget {
+    deadline: Option<Instant>,
+    steps: u32,
+    expired: bool,
+}
+
+impl Budget {
+    /// Steps between two readings of the clock (a few hundred microseconds of work).
+    pub const CHECK_EVERY: u32 = 1 << 14;
+
+    /// A budget that expires at `deadline` (`None`: never).
+    pub fn new(deadline: Option<Instant>) -> Budget {
+        Budget {
+            deadline,
+            steps: 0,
+            expired: false,
+        }
+    }
+
+    /// Whether there is a deadline at all.
+    #[inline]
+    pub fn limited(&self) -> bool {
+        self.deadline.is_some()
+    }
+
+    /// Count one step; `false` once the deadline has passed.
+    #[inline]
+    pub fn step(&mut self) -> bool {
+        if self.deadline.is_none() {
+            return true;
+        }
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps.is_multiple_of(Self::CHECK_EVERY) {
+            return self.check();
+        }
+        !self.expired
+    }
+
+    /// Read the clock now; `false` once the deadline has passed.
+    pub fn check(&mut self) -> bool {
+        if let Some(d) = self.deadline
+            && !self.expired
+            && Instant::now() >= d
+        {
+            self.expired = true;
+        }
+        !self.expired
+    }
+
+    /// Whether the deadline was seen to pass.
+    #[inline]
+    pub fn expired(&self) -> bool {
+        self.expired
     }
 }
 
@@ -98,6 +164,9 @@ impl Verifier<'_> {
 
     /// Match `nodes[i..]` starting at `p`.
     fn fwd(&mut self, mut i: usize, mut p: usize) -> bool {
+        if !self.memo.budget.step() {
+            return false;
+        }
         let n = self.hay.len();
         while let Some(node) = self.nodes.get(i) {
             match node {
@@ -174,13 +243,32 @@ impl Verifier<'_> {
         {
             let hay = self.hay;
             let end = hi.min(n - 1) + 1;
-            return memchr::memchr_iter(t.value, &hay[lo..end]).any(|off| self.fwd(i, lo + off));
+            for off in memchr::memchr_iter(t.value, &hay[lo..end]) {
+                if self.fwd(i, lo + off) {
+                    return true;
+                }
+                if self.memo.budget.expired() {
+                    return false;
+                }
+            }
+            return false;
         }
-        (lo..=hi).any(|q| self.fwd(i, q))
+        for q in lo..=hi {
+            if self.fwd(i, q) {
+                return true;
+            }
+            if self.memo.budget.expired() {
+                return false;
+            }
+        }
+        false
     }
 
     /// Match `nodes[..i]` ending at `p`; returns the start.
     fn bwd(&mut self, mut i: usize, mut p: usize) -> Option<usize> {
+        if !self.memo.budget.step() {
+            return None;
+        }
         while i > 0 {
             match &self.nodes[i - 1] {
                 Node::Tok(t) => {
@@ -254,10 +342,25 @@ impl Verifier<'_> {
         {
             let hay = self.hay;
             // An end at q needs hay[q - 1] == byte, q in lo..=hi.
-            return memchr::memrchr_iter(t.value, &hay[lo - 1..hi])
-                .find_map(|off| self.bwd(g, lo + off));
+            for off in memchr::memrchr_iter(t.value, &hay[lo - 1..hi]) {
+                if let Some(s) = self.bwd(g, lo + off) {
+                    return Some(s);
+                }
+                if self.memo.budget.expired() {
+                    return None;
+                }
+            }
+            return None;
         }
-        (lo..=hi).rev().find_map(|q| self.bwd(g, q))
+        for q in (lo..=hi).rev() {
+            if let Some(s) = self.bwd(g, q) {
+                return Some(s);
+            }
+            if self.memo.budget.expired() {
+                return None;
+            }
+        }
+        None
     }
 }
 

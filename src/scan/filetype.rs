@@ -19,6 +19,16 @@ pub enum FileType {
 impl FileType {
     /// Detect from the first bytes of a file (needs the whole PE header region).
     pub fn detect(data: &[u8]) -> FileType {
+        FileType::detect_with(data, |at| {
+            data.get(at..at.saturating_add(4))
+                .and_then(|b| b.try_into().ok())
+        })
+    }
+
+    /// Detect from the first bytes of a file (at least 64 when there are as
+    /// many) and `read4(offset)`, which gives the four bytes at a file offset
+    /// (for the PE header).
+    pub fn detect_with(data: &[u8], read4: impl FnOnce(usize) -> Option<[u8; 4]>) -> FileType {
         if data.starts_with(b"\x7fELF") {
             return FileType::Elf;
         }
@@ -38,7 +48,7 @@ impl FileType {
         if data.starts_with(b"MZ") && data.len() >= 0x40 {
             let lfanew =
                 u32::from_le_bytes([data[0x3c], data[0x3d], data[0x3e], data[0x3f]]) as usize;
-            if data.get(lfanew..lfanew.saturating_add(4)) == Some(b"PE\0\0") {
+            if read4(lfanew) == Some(*b"PE\0\0") {
                 return FileType::Pe;
             }
         }

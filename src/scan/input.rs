@@ -14,10 +14,15 @@ use super::mmap::{self, LeasedMap};
 /// costs no page-table set-up; `benches/input.rs` measures the crossover.
 pub const MMAP_THRESHOLD: u64 = 4 << 20;
 
-/// How much more than its reported size is read from a file: files in /proc and
-/// /sys report size 0, and files grow while being read. Bounded so that a file
-/// written endlessly cannot make the scan endless.
+/// How much more than its reported size is read from a file: files grow while
+/// being read. Bounded so that a file written endlessly cannot make the scan
+/// endless; what is scanned always covers the size the file had when opened.
 const READ_SLACK: u64 = 1 << 20;
+
+/// The most bytes read into memory from one file. Larger files are mapped (under
+/// a lease) or, when they cannot be, reported as not scanned. Files that report
+/// size 0 (in /proc and /sys) are read to their end within this limit.
+pub const MAX_READ: u64 = 1 << 30;
 
 /// What is at a path, when it is not a regular file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +140,11 @@ impl Data<'_> {
 
 /// Load an opened file: map it when large and a lease is available, else read at
 /// most `limit` bytes into `buf`.
+///
+/// A file that cannot be mapped and is larger than [`MAX_READ`] is an error of
+/// kind [`io::ErrorKind::FileTooLarge`]. A file that reports size 0 (such as
+/// those in /proc) is read to its end, but at most `min(limit, MAX_READ) + 1`
+/// bytes: a result longer than `limit` or [`MAX_READ`] means the file is over it.
 pub fn load<'a>(
     opened: &'a Opened,
     buf: &'a mut Vec<u8>,
@@ -148,8 +158,18 @@ pub fn load<'a>(
     {
         return Ok(Data::Mapped(map));
     }
+    if opened.size > MAX_READ {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            "too large to read into memory",
+        ));
+    }
     buf.clear();
-    let want = opened.size.saturating_add(READ_SLACK).min(limit);
+    let cap = limit.min(MAX_READ);
+    let want = match opened.size {
+        0 => cap.saturating_add(1),
+        size => size.saturating_add(READ_SLACK).min(cap),
+    };
     buf.reserve(opened.size.min(want) as usize);
     (&opened.file).take(want).read_to_end(buf)?;
     Ok(Data::Buffer(buf))

@@ -4,20 +4,25 @@
 pub mod filetype;
 pub mod input;
 mod mmap;
+pub(crate) mod sparse;
 pub mod tree;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use md5::Digest as _;
+use md5::Digest;
 
-use crate::compile::verify::{Memo, Verifier};
+use crate::compile::atoms::MAX_ATOM;
+use crate::compile::verify::{Budget, Memo, Verifier};
 use crate::compile::{Inner, SignatureSet, hashes};
 use crate::sig::{HashKind, TargetType};
 use filetype::FileType;
 use input::{OpenOutcome, SpecialKind};
+use sparse::Geometry;
 
 /// How a signature matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -58,10 +63,22 @@ pub enum SkipReason {
     Special(SpecialKind),
     /// Larger than `--max-filesize`.
     TooLarge {
-        /// The file's size.
+        /// The file's size (for a file that reports size 0, such as those in
+        /// `/proc`, at least this much was read).
         size: u64,
         /// The limit.
         limit: u64,
+    },
+    /// Its scan took longer than `--max-scantime`.
+    Timeout {
+        /// The limit.
+        limit: Duration,
+    },
+    /// Larger than [`input::MAX_READ`] and could not be memory-mapped (no lease
+    /// could be had), so it would have to be read into memory whole.
+    TooLargeToRead {
+        /// The file's size (or at least this much, for one that reports size 0).
+        size: u64,
     },
 }
 
@@ -72,6 +89,14 @@ impl fmt::Display for SkipReason {
             SkipReason::TooLarge { size, limit } => {
                 write!(f, "Size {size} exceeds max-filesize {limit}")
             }
+            SkipReason::Timeout { limit } => {
+                write!(f, "Scan time exceeds max-scantime {limit:?}")
+            }
+            SkipReason::TooLargeToRead { size } => write!(
+                f,
+                "Size {size} exceeds the read limit {} and the file cannot be mapped",
+                input::MAX_READ
+            ),
         }
     }
 }
@@ -130,6 +155,7 @@ pub struct Scanner {
     set: SignatureSet,
     all_matches: bool,
     max_filesize: Option<u64>,
+    max_scantime: Option<Duration>,
     allow_mmap: bool,
     buf: Vec<u8>,
     memo: Memo,
@@ -140,6 +166,10 @@ pub struct Scanner {
 /// Buffers larger than this are released after use rather than kept per thread.
 const KEEP_BUFFER: usize = 64 << 20;
 
+/// With a time limit, haystacks are searched (and hashed) in pieces of this size,
+/// and the clock is read between pieces.
+const PIECE: usize = 4 << 20;
+
 impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
     pub fn new(set: &SignatureSet) -> Scanner {
@@ -148,6 +178,7 @@ impl Scanner {
             set: set.clone(),
             all_matches: false,
             max_filesize: None,
+            max_scantime: None,
             allow_mmap: true,
             buf: Vec::new(),
             memo: Memo::default(),
@@ -167,6 +198,14 @@ impl Scanner {
         self
     }
 
+    /// Give up on a file whose scan takes longer than this; it is reported as
+    /// [`SkipReason::Timeout`], never as clean (default: no limit). Applies to
+    /// [`Scanner::scan_file`] and [`Scanner::scan_opened`].
+    pub fn max_scantime(&mut self, limit: Option<Duration>) -> &mut Self {
+        self.max_scantime = limit;
+        self
+    }
+
     /// Allow memory-mapping large files under a lease (default: on).
     pub fn mmap(&mut self, yes: bool) -> &mut Self {
         self.allow_mmap = yes;
@@ -178,22 +217,55 @@ impl Scanner {
         &self.set
     }
 
-    /// Scan a byte string as if it were a whole file.
+    /// Scan a byte string as if it were a whole file (no time limit).
     pub fn scan_bytes(&mut self, data: &[u8]) -> Vec<Match> {
-        let mut out = Vec::new();
+        self.memo.budget = Budget::new(None);
         let inner = Arc::clone(&self.set.inner);
-        if !allowed(&inner, data) {
-            hash_matches(&inner, data, &mut out);
+        self.scan_hay(&inner, data, Geometry::plain(data.len()), None, true)
+    }
+
+    /// Match a haystack: hashes (when `hashes`), then body signatures. A name is
+    /// reported once even when several signatures carry it.
+    fn scan_hay(
+        &mut self,
+        inner: &Inner,
+        data: &[u8],
+        geom: Geometry,
+        ftype: Option<FileType>,
+        hashes: bool,
+    ) -> Vec<Match> {
+        let mut out = Vec::new();
+        let budget = &mut self.memo.budget;
+        if !hashes || !allowed(inner, data, budget) {
+            if hashes {
+                hash_matches(inner, data, &mut out, budget);
+            }
             if !self.all_matches {
                 // First match only, even when several hash signatures match.
                 out.truncate(1);
             }
             if out.is_empty() || self.all_matches {
-                self.body_matches(&inner, data, &mut out);
+                self.body_matches(inner, data, geom, ftype, &mut out);
             }
         }
         self.reset();
+        if out.len() > 1 {
+            let mut seen = HashSet::new();
+            out.retain(|m| seen.insert(m.name.clone()));
+        }
         out
+    }
+
+    /// The verdict for what a scan found, given whether its budget ran out.
+    fn verdict(&self, matches: Vec<Match>) -> Verdict {
+        if !matches.is_empty() {
+            Verdict::Infected(matches)
+        } else if self.memo.budget.expired() {
+            let limit = self.max_scantime.unwrap_or_default();
+            Verdict::Skipped(SkipReason::Timeout { limit })
+        } else {
+            Verdict::Clean
+        }
     }
 
     /// Open, read and scan a file.
@@ -228,17 +300,47 @@ impl Scanner {
             let size = opened.size;
             return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
         }
+        self.memo.budget = Budget::new(self.max_scantime.map(|d| Instant::now() + d));
+        let inner = Arc::clone(&self.set.inner);
+        if sparse::candidate(&opened.file, opened.size, &inner.sparse)
+            && !needs_hash(&inner, opened.size)
+        {
+            match sparse::build(
+                &opened.file,
+                opened.size,
+                &inner.sparse,
+                &mut self.memo.budget,
+            ) {
+                Ok(Some(view)) => {
+                    let (n, verdict) = self.scan_view(&inner, &view);
+                    return report(n, verdict);
+                }
+                Ok(None) if self.memo.budget.expired() => return report(0, self.verdict(vec![])),
+                Ok(None) => {}
+                Err(e) => return report(0, Verdict::Error(ScanError::Read(e))),
+            }
+        }
         let limit = self.max_filesize.unwrap_or(u64::MAX);
         let mut buf = std::mem::take(&mut self.buf);
         let (n, verdict) = match input::load(opened, &mut buf, limit, self.allow_mmap) {
             Ok(data) => {
-                let matches = self.scan_bytes(data.bytes());
-                let n = data.bytes().len() as u64;
-                match matches.is_empty() {
-                    true => (n, Verdict::Clean),
-                    false => (n, Verdict::Infected(matches)),
+                let bytes = data.bytes();
+                let n = bytes.len() as u64;
+                if n > limit {
+                    // Only a file that reported size 0 gets here (`load` reads one
+                    // byte more than allowed to tell).
+                    (0, Verdict::Skipped(SkipReason::TooLarge { size: n, limit }))
+                } else if n > input::MAX_READ {
+                    (0, Verdict::Skipped(SkipReason::TooLargeToRead { size: n }))
+                } else {
+                    let m = self.scan_hay(&inner, bytes, Geometry::plain(bytes.len()), None, true);
+                    (n, self.verdict(m))
                 }
             }
+            Err(e) if e.kind() == io::ErrorKind::FileTooLarge => (
+                0,
+                Verdict::Skipped(SkipReason::TooLargeToRead { size: opened.size }),
+            ),
             Err(e) => (0, Verdict::Error(ScanError::Read(e))),
         };
         if buf.capacity() > KEEP_BUFFER {
@@ -246,6 +348,17 @@ impl Scanner {
         }
         self.buf = buf;
         report(n, verdict)
+    }
+
+    /// Scan a sparse file's compact view; offsets are reported as real ones.
+    fn scan_view(&mut self, inner: &Inner, view: &sparse::View) -> (u64, Verdict) {
+        let mut m = self.scan_hay(inner, &view.bytes, view.geom, Some(view.ftype), false);
+        for x in &mut m {
+            if let MatchKind::Body { offset } = &mut x.kind {
+                *offset = view.real_offset(*offset);
+            }
+        }
+        (view.geom.view_len, self.verdict(m))
     }
 
     fn reset(&mut self) {
@@ -256,31 +369,78 @@ impl Scanner {
         self.memo.clear();
     }
 
-    fn body_matches(&mut self, inner: &Inner, data: &[u8], out: &mut Vec<Match>) {
+    fn body_matches(
+        &mut self,
+        inner: &Inner,
+        data: &[u8],
+        geom: Geometry,
+        mut ftype: Option<FileType>,
+        out: &mut Vec<Match>,
+    ) {
         let Some(finder) = &inner.finder else { return };
-        let mut ftype = None;
-        finder.for_each(data, |atom, pos| {
-            for &s in &inner.atom_owners[atom as usize] {
-                if self.matched[s as usize] {
-                    continue;
-                }
-                let Some(start) = self.verify(inner, s, data, pos, &mut ftype) else {
-                    continue;
-                };
-                self.matched[s as usize] = true;
-                self.touched.push(s);
-                out.push(Match {
-                    name: inner.sigs[s as usize].name.clone(),
-                    kind: MatchKind::Body {
-                        offset: start as u64,
-                    },
-                });
-                if !self.all_matches {
+        if !self.memo.budget.limited() || data.len() <= PIECE {
+            finder.for_each(data, |atom, pos| {
+                self.on_hit(inner, data, geom, &mut ftype, atom, pos, out)
+            });
+            return;
+        }
+        // With a deadline: search piece by piece, reading the clock in between.
+        // Each piece's search runs MAX_ATOM - 1 bytes into the next, so that an
+        // atom starting in the piece is seen whole; hits that start beyond the
+        // piece are left to the next one.
+        let mut at = 0;
+        while at < data.len() && self.memo.budget.check() {
+            let end = (at + PIECE).min(data.len());
+            let stop = (end + MAX_ATOM - 1).min(data.len());
+            let mut go = true;
+            finder.for_each(&data[at..stop], |atom, pos| {
+                let pos = at + pos;
+                go = pos >= end || self.on_hit(inner, data, geom, &mut ftype, atom, pos, out);
+                go
+            });
+            if !go {
+                return;
+            }
+            at = end;
+        }
+    }
+
+    /// Verify the signatures of `atom` found at `pos`; `false` to stop the search.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn on_hit(
+        &mut self,
+        inner: &Inner,
+        data: &[u8],
+        geom: Geometry,
+        ftype: &mut Option<FileType>,
+        atom: u32,
+        pos: usize,
+        out: &mut Vec<Match>,
+    ) -> bool {
+        for &s in &inner.atom_owners[atom as usize] {
+            if self.matched[s as usize] {
+                continue;
+            }
+            let Some(start) = self.verify(inner, s, data, pos, geom, ftype) else {
+                if self.memo.budget.expired() {
                     return false;
                 }
+                continue;
+            };
+            self.matched[s as usize] = true;
+            self.touched.push(s);
+            out.push(Match {
+                name: inner.sigs[s as usize].name.clone(),
+                kind: MatchKind::Body {
+                    offset: start as u64,
+                },
+            });
+            if !self.all_matches {
+                return false;
             }
-            true
-        });
+        }
+        true
     }
 
     /// Verify signature `s` around its atom found at `h`; the match start.
@@ -290,6 +450,7 @@ impl Scanner {
         s: u32,
         data: &[u8],
         h: usize,
+        geom: Geometry,
         ftype: &mut Option<FileType>,
     ) -> Option<usize> {
         let sig = &inner.sigs[s as usize];
@@ -303,7 +464,7 @@ impl Scanner {
         {
             return None;
         }
-        let (lo, hi) = sig.offset.start_range(data.len() as u64)?;
+        let (lo, hi) = geom.start_range(sig.offset)?;
         // Quick reject: can a match through this hit start in range?
         let h64 = h as u64;
         if h64 < sig.left.0
@@ -324,28 +485,54 @@ impl Scanner {
     }
 }
 
-fn digest(kind: HashKind, data: &[u8]) -> Vec<u8> {
+/// The digest of `data`, or `None` when the budget ran out while computing it.
+fn digest(kind: HashKind, data: &[u8], budget: &mut Budget) -> Option<Vec<u8>> {
     match kind {
-        HashKind::Md5 => md5::Md5::digest(data).to_vec(),
-        HashKind::Sha1 => sha1::Sha1::digest(data).to_vec(),
-        HashKind::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        HashKind::Md5 => digest_with::<md5::Md5>(data, budget),
+        HashKind::Sha1 => digest_with::<sha1::Sha1>(data, budget),
+        HashKind::Sha256 => digest_with::<sha2::Sha256>(data, budget),
     }
 }
 
+fn digest_with<D: Digest>(data: &[u8], budget: &mut Budget) -> Option<Vec<u8>> {
+    if !budget.limited() {
+        return Some(D::digest(data).to_vec());
+    }
+    let mut d = D::new();
+    for piece in data.chunks(PIECE) {
+        if !budget.check() {
+            return None;
+        }
+        d.update(piece);
+    }
+    Some(d.finalize().to_vec())
+}
+
+/// Whether the set has a hash signature or allow-list entry for files of `size`.
+fn needs_hash(inner: &Inner, size: u64) -> bool {
+    hashes::KINDS
+        .iter()
+        .any(|&k| inner.hashes.needs(k, size) || inner.allow.needs(k, size))
+}
+
 /// Whether the file's hash is on the allow list (`.fp`/`.sfp`).
-fn allowed(inner: &Inner, data: &[u8]) -> bool {
+fn allowed(inner: &Inner, data: &[u8], budget: &mut Budget) -> bool {
     let size = data.len() as u64;
     hashes::KINDS
         .iter()
         .filter(|&&k| inner.allow.needs(k, size))
-        .any(|&k| inner.allow.lookup(&digest(k, data), size).next().is_some())
+        .any(|&k| {
+            digest(k, data, budget).is_some_and(|d| inner.allow.lookup(&d, size).next().is_some())
+        })
 }
 
-fn hash_matches(inner: &Inner, data: &[u8], out: &mut Vec<Match>) {
+fn hash_matches(inner: &Inner, data: &[u8], out: &mut Vec<Match>, budget: &mut Budget) {
     let size = data.len() as u64;
     for &kind in &hashes::KINDS {
         if inner.hashes.needs(kind, size) {
-            let d = digest(kind, data);
+            let Some(d) = digest(kind, data, budget) else {
+                return;
+            };
             out.extend(inner.hashes.lookup(&d, size).map(|name| Match {
                 name: name.clone(),
                 kind: MatchKind::Hash { hash: kind },

@@ -31,6 +31,8 @@ pub struct TreeOptions {
     pub all_matches: bool,
     /// Skip files larger than this.
     pub max_filesize: Option<u64>,
+    /// Give up on (and report as skipped) a file whose scan takes longer.
+    pub max_scantime: Option<std::time::Duration>,
 }
 
 /// Scan everything `walk` yields in parallel, calling `on_event` on the calling
@@ -105,7 +107,8 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
                     || {
                         let mut sc = Scanner::new(set);
                         sc.all_matches(opts.all_matches)
-                            .max_filesize(opts.max_filesize);
+                            .max_filesize(opts.max_filesize)
+                            .max_scantime(opts.max_scantime);
                         sc
                     },
                     |sc, batch| {
