@@ -31,6 +31,11 @@ pub struct Memo {
     failed: HashSet<(u32, u32, usize)>,
     star_fwd: HashMap<(u32, u32), usize>,
     star_bwd: HashMap<(u32, u32), usize>,
+    /// Unbounded forward gap: the furthest continuation start known to match.
+    star_fwd_ok: HashMap<(u32, u32), usize>,
+    /// Unbounded backward gap: the nearest continuation end known to match, and
+    /// the match start it led to.
+    star_bwd_ok: HashMap<(u32, u32), (usize, usize)>,
     /// The time limit of the file being scanned.
     pub budget: Budget,
 }
@@ -41,6 +46,8 @@ impl Memo {
         self.failed.clear();
         self.star_fwd.clear();
         self.star_bwd.clear();
+        self.star_fwd_ok.clear();
+        self.star_bwd_ok.clear();
     }
 }
 
@@ -214,29 +221,55 @@ impl Verifier<'_> {
     fn fwd_gap(&mut self, i: usize, p: usize, min: u32, max: Option<u32>) -> bool {
         let key = (self.sig, i as u32, p);
         let star_key = (self.sig, i as u32);
-        if self.memo.failed.contains(&key)
-            || (max.is_none() && self.memo.star_fwd.get(&star_key).is_some_and(|&f| p >= f))
-        {
-            return false;
-        }
         let n = self.hay.len();
         let lo = p.saturating_add(min as usize);
-        let hi = max.map_or(n, |m| p.saturating_add(m as usize).min(n));
-        let found = lo <= hi && self.fwd_range(i + 1, lo, hi);
-        if !found {
-            if max.is_none() {
+        let mut hi = max.map_or(n, |m| p.saturating_add(m as usize).min(n));
+        if max.is_none() {
+            // The continuation after `*` does not depend on how it was reached:
+            // a start known to match, or a point from which all failed, settles
+            // this search or shortens it (no rescan per atom hit).
+            if self
+                .memo
+                .star_fwd_ok
+                .get(&star_key)
+                .is_some_and(|&q| lo <= q)
+            {
+                return true;
+            }
+            if let Some(&f) = self.memo.star_fwd.get(&star_key) {
+                if p >= f {
+                    return false;
+                }
+                hi = hi.min(f.saturating_add(min as usize).saturating_sub(1));
+            }
+        } else if self.memo.failed.contains(&key) {
+            return false;
+        }
+        let found = if lo <= hi {
+            self.fwd_range(i + 1, lo, hi)
+        } else {
+            None
+        };
+        match (found, max) {
+            (Some(q), None) => {
+                let best = self.memo.star_fwd_ok.entry(star_key).or_insert(q);
+                *best = (*best).max(q);
+            }
+            (None, None) => {
                 let f = self.memo.star_fwd.entry(star_key).or_insert(p);
                 *f = (*f).min(p);
-            } else {
+            }
+            (None, Some(_)) => {
                 self.memo.failed.insert(key);
             }
+            (Some(_), Some(_)) => {}
         }
-        found
+        found.is_some()
     }
 
     /// Try `nodes[i..]` at every start in `lo..=hi`, jumping with memchr when the
-    /// next node is an exact byte.
-    fn fwd_range(&mut self, i: usize, lo: usize, hi: usize) -> bool {
+    /// next node is an exact byte; the first start that matches.
+    fn fwd_range(&mut self, i: usize, lo: usize, hi: usize) -> Option<usize> {
         let n = self.hay.len();
         if let Some(Node::Tok(t)) = self.nodes.get(i).filter(|_| lo < n)
             && t.is_exact()
@@ -245,23 +278,23 @@ impl Verifier<'_> {
             let end = hi.min(n - 1) + 1;
             for off in memchr::memchr_iter(t.value, &hay[lo..end]) {
                 if self.fwd(i, lo + off) {
-                    return true;
+                    return Some(lo + off);
                 }
                 if self.memo.budget.expired() {
-                    return false;
+                    return None;
                 }
             }
-            return false;
+            return None;
         }
         for q in lo..=hi {
             if self.fwd(i, q) {
-                return true;
+                return Some(q);
             }
             if self.memo.budget.expired() {
-                return false;
+                return None;
             }
         }
-        false
+        None
     }
 
     /// Match `nodes[..i]` ending at `p`; returns the start.
@@ -310,29 +343,52 @@ impl Verifier<'_> {
     fn bwd_gap(&mut self, g: usize, p: usize, min: u32, max: Option<u32>) -> Option<usize> {
         let key = (self.sig, g as u32 | BACKWARD, p);
         let star_key = (self.sig, g as u32 | BACKWARD);
-        if self.memo.failed.contains(&key)
-            || (max.is_none() && self.memo.star_bwd.get(&star_key).is_some_and(|&f| p <= f))
-        {
+        let hi = p.checked_sub(min as usize)?;
+        let mut lo = max.map_or(0, |m| p.saturating_sub(m as usize));
+        if max.is_none() {
+            // As in `fwd_gap`, mirrored: ends at or before a failed point all
+            // failed; an end known to match settles it.
+            if let Some(&(q, start)) = self.memo.star_bwd_ok.get(&star_key)
+                && q <= hi
+            {
+                return Some(start);
+            }
+            if let Some(&f) = self.memo.star_bwd.get(&star_key) {
+                if p <= f {
+                    return None;
+                }
+                lo = lo.max((f + 1).saturating_sub(min as usize));
+            }
+        } else if self.memo.failed.contains(&key) {
             return None;
         }
-        let lo = max.map_or(0, |m| p.saturating_sub(m as usize));
-        let found = match p.checked_sub(min as usize) {
-            Some(hi) if lo <= hi => self.bwd_range(g, lo, hi),
-            _ => None,
+        let found = if lo <= hi {
+            self.bwd_range(g, lo, hi)
+        } else {
+            None
         };
-        if found.is_none() {
-            if max.is_none() {
+        match (found, max) {
+            (Some(found), None) => {
+                let best = self.memo.star_bwd_ok.entry(star_key).or_insert(found);
+                if found.0 < best.0 {
+                    *best = found;
+                }
+            }
+            (None, None) => {
                 let f = self.memo.star_bwd.entry(star_key).or_insert(p);
                 *f = (*f).max(p);
-            } else {
+            }
+            (None, Some(_)) => {
                 self.memo.failed.insert(key);
             }
+            (Some(_), Some(_)) => {}
         }
-        found
+        found.map(|(_, start)| start)
     }
 
-    /// Try `nodes[..g]` ending at every position in `hi..=lo` (nearest first).
-    fn bwd_range(&mut self, g: usize, lo: usize, hi: usize) -> Option<usize> {
+    /// Try `nodes[..g]` ending at every position in `hi..=lo` (nearest first);
+    /// the end that matched and the match start.
+    fn bwd_range(&mut self, g: usize, lo: usize, hi: usize) -> Option<(usize, usize)> {
         let lo = lo.max(1);
         if lo > hi {
             return None;
@@ -344,7 +400,7 @@ impl Verifier<'_> {
             // An end at q needs hay[q - 1] == byte, q in lo..=hi.
             for off in memchr::memrchr_iter(t.value, &hay[lo - 1..hi]) {
                 if let Some(s) = self.bwd(g, lo + off) {
-                    return Some(s);
+                    return Some((lo + off, s));
                 }
                 if self.memo.budget.expired() {
                     return None;
@@ -354,7 +410,7 @@ impl Verifier<'_> {
         }
         for q in (lo..=hi).rev() {
             if let Some(s) = self.bwd(g, q) {
-                return Some(s);
+                return Some((q, s));
             }
             if self.memo.budget.expired() {
                 return None;
