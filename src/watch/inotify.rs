@@ -1,9 +1,11 @@
 //! The inotify backend (through `notify`): which events lead to a scan, new
 //! directories, lost events and the watch limit.
 //!
-//! - Close after writing and moved-in files are scanned at once; a created
-//!   file (a hard link, or a file still being written) is scanned after the
-//!   debounce unless its close comes first. A path already queued is not
+//! - Close after writing and moved-in files are scanned at once. A created
+//!   file is looked at after the debounce unless its close comes first, and
+//!   only when nobody has it open for writing (a hard link, say): a file still
+//!   being written is left alone until its close, so that what is written
+//!   later is never cut off by a quarantine. A path already queued is not
 //!   queued twice, so bursts of events for one file collapse into one scan.
 //! - A new (or moved-in) directory is given its watches first and walked
 //!   second: a file made in it before its watch existed is found by the walk,
@@ -24,7 +26,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
 use notify::{Config, EventKind, RecursiveMode, Watcher as _};
 
-use super::{Notice, Shared, WatchError};
+use super::{Notice, Shared, WatchError, Why};
 
 /// Events waiting for the dispatcher; when full, events are counted as lost
 /// and a rescan follows.
@@ -114,7 +116,7 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, events: &Events) {
         created.retain(|path, due| {
             let keep = *due > now;
             if !keep {
-                shared.submit(path.clone());
+                shared.submit(path.clone(), Why::Created);
             }
             keep
         });
@@ -169,7 +171,7 @@ fn handle(
     match ev.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
             created.remove(path);
-            shared.submit(path.clone());
+            shared.submit(path.clone(), Why::Closed);
         }
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
             created.remove(path);
@@ -177,7 +179,7 @@ fn handle(
                 Ok(m) if m.is_dir() => {
                     let _ = shared.walks.send(WalkJob::NewDir(path.clone()));
                 }
-                _ => shared.submit(path.clone()),
+                _ => shared.submit(path.clone(), Why::Closed),
             }
         }
         EventKind::Create(CreateKind::Folder) => {
@@ -252,7 +254,7 @@ fn walk(shared: &Shared, dir: &Path) -> u64 {
             }
             Ok(e) if e.file_type().is_file() => {
                 files += 1;
-                shared.submit(e.into_path());
+                shared.submit(e.into_path(), Why::Walked);
             }
             Ok(_) => {}
             Err(e) if e.io_error().map(|io| io.kind()) == Some(std::io::ErrorKind::NotFound) => {}

@@ -42,7 +42,7 @@ pub mod sigs;
 pub mod threats;
 mod worker;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -328,7 +328,9 @@ pub(crate) struct Shared {
     log: ThreatLog,
     notices: Sender<Notice>,
     stop: AtomicBool,
-    queued: Mutex<HashSet<PathBuf>>,
+    /// Paths queued or being scanned: `Some` while a scan waits, `None` while
+    /// one runs and no new event came.
+    queued: Mutex<HashMap<PathBuf, Option<Why>>>,
     work: Sender<PathBuf>,
     walks: Sender<inotify::WalkJob>,
     skip: PathBuf,
@@ -351,27 +353,44 @@ impl Shared {
         path.starts_with(&self.skip)
     }
 
-    /// Queue a file for scanning unless it is queued already.
-    fn submit(&self, path: PathBuf) {
+    /// Queue a file for scanning unless it is queued already (a stronger
+    /// reason replaces a weaker one while it waits). A file being scanned is
+    /// queued again when that scan ends, never scanned twice at once.
+    fn submit(&self, path: PathBuf, why: Why) {
         if self.skipped(&path) {
             return;
         }
-        let new = self
-            .queued
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(path.clone());
-        if new {
-            let _ = self.work.send(path);
+        let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        match queued.get_mut(&path) {
+            Some(slot) => *slot = Some(slot.map_or(why, |w| w.max(why))),
+            None => {
+                queued.insert(path.clone(), Some(why));
+                drop(queued);
+                let _ = self.work.send(path);
+            }
         }
     }
 
-    /// Taken off the queue: events from now on queue it again.
-    fn unqueue(&self, path: &Path) {
+    /// A worker takes the file: events from now on queue it again. Returns
+    /// why it was queued.
+    fn unqueue(&self, path: &Path) -> Why {
         self.queued
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(path);
+            .get_mut(path)
+            .and_then(Option::take)
+            .unwrap_or(Why::Closed)
+    }
+
+    /// A worker is done with the file: queue it again if events came meanwhile.
+    fn scanned(&self, path: &Path) {
+        let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(queued.get(path), Some(Some(_))) {
+            drop(queued);
+            let _ = self.work.send(path.to_owned());
+        } else {
+            queued.remove(path);
+        }
     }
 
     /// Ask for a rescan of every tree, unless one is waiting to start.
@@ -380,6 +399,20 @@ impl Shared {
             let _ = self.walks.send(inotify::WalkJob::Full);
         }
     }
+}
+
+/// Why a file is queued for a scan; later variants are stronger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Why {
+    /// Created (a hard link, or a file that may still be written): scanned
+    /// only when nobody has it open for writing, and skipped when that cannot
+    /// be told; its close after writing queues it again.
+    Created,
+    /// Found by a walk: skipped while open for writing (its close queues it
+    /// again), scanned when that cannot be told.
+    Walked,
+    /// Closed after writing, or moved in: scanned.
+    Closed,
 }
 
 /// A running watch. Dropping it stops it.
@@ -466,7 +499,7 @@ impl Watcher {
             log,
             notices: notice_tx,
             stop: AtomicBool::new(false),
-            queued: Mutex::new(HashSet::new()),
+            queued: Mutex::new(HashMap::new()),
             work: work_tx,
             walks: walk_tx,
             skip,

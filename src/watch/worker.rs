@@ -2,6 +2,7 @@
 //! following links, skip it when its (dev, inode, size, times) were seen clean
 //! with the current signatures, else scan that descriptor and act on it.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::cache::{Cached, FileKey};
 use super::threats::{Threat, ThreatAction, ThreatResult};
-use super::{Action, Notice, Shared};
+use super::{Action, Notice, Shared, Why};
 use crate::quarantine::{Target, TargetOpen};
 use crate::{Match, Scanner, Verdict};
 
@@ -19,7 +20,10 @@ pub(crate) fn run(shared: &Arc<Shared>, jobs: &Receiver<std::path::PathBuf>) {
     let mut slot: Option<(u64, Scanner)> = None;
     while !shared.stopped() {
         match jobs.recv_timeout(Duration::from_millis(100)) {
-            Ok(path) => scan_path(shared, &mut slot, &path),
+            Ok(path) => {
+                scan_path(shared, &mut slot, &path);
+                shared.scanned(&path);
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
@@ -28,7 +32,7 @@ pub(crate) fn run(shared: &Arc<Shared>, jobs: &Receiver<std::path::PathBuf>) {
 
 fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
     // From here on a new event for the path queues it again.
-    shared.unqueue(path);
+    let why = shared.unqueue(path);
     let target = match Target::open(path) {
         Ok(TargetOpen::File(t)) => t,
         // Gone already (a temporary file), or not a regular file: nothing to do.
@@ -42,6 +46,16 @@ fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
             return;
         }
     };
+    // A file someone still writes to is scanned at its close, not now: a
+    // quarantine now would take it away from the writer mid-file.
+    if why != Why::Closed {
+        match super::fanotify::open_for_writing(target.opened().file.as_fd()) {
+            Some(false) => {}
+            Some(true) => return,
+            None if why == Why::Created => return,
+            None => {}
+        }
+    }
     let key = FileKey::of(&target.opened().file).ok();
     let max = shared.opts.max_filesize;
     let (generation, scanner) = shared.sigs.scanner(slot, |sc| {

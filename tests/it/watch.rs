@@ -471,3 +471,43 @@ fn lost_events_lead_to_a_rescan() {
         "{log}"
     );
 }
+
+#[test]
+fn a_file_still_open_for_writing_is_not_taken_from_its_writer() {
+    use std::io::Write;
+    let d = dirs();
+    let db = d.home.with_file_name("marker.ndb");
+    fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
+    let w = Watch::start(&d.home, &["-d", db.to_str().unwrap()], &[&d.root]);
+    let path = d.root.join("mbox");
+    let mut f = fs::File::create(&path).unwrap();
+    f.write_all(b"From a\nWARD-TEST-MARKER\n").unwrap();
+    f.flush().unwrap();
+    // Well past the debounce of the create event: still open, so left alone.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        path.exists(),
+        "taken while open for writing; log:\n{}",
+        w.log()
+    );
+    f.write_all(&[b'x'; 10_000]).unwrap();
+    drop(f);
+    // Its close is what gets it scanned, with everything that was written.
+    wait_gone(&path, &w);
+    w.wait_line("mbox: Marker FOUND; quarantined");
+    let log = w.stop();
+    let t = threats_json(&d.home);
+    assert_eq!(t.len(), 1, "{log}");
+    let id = t[0]["quarantine_id"].as_str().unwrap();
+    let o = run(ward()
+        .arg("--home")
+        .arg(&d.home)
+        .args(["quarantine", "restore", id]));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(fs::metadata(&path).unwrap().len(), 24 + 10_000);
+}

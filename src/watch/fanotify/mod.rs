@@ -25,6 +25,8 @@
 
 mod sys;
 
+pub(crate) use sys::open_for_writing;
+
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
@@ -38,7 +40,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 
 use super::cache::{Cached, FileKey};
 use super::threats::{Threat, ThreatAction, ThreatResult};
-use super::{Action, BlockOptions, Notice, Shared, WatchError, spawn, worker};
+use super::{Action, BlockOptions, Notice, Shared, WatchError, Why, spawn, worker};
 use crate::scan::input::Opened;
 use crate::{Scanner, Verdict};
 
@@ -300,7 +302,7 @@ impl Blocker {
         t.pid = Some(p.pid);
         worker::record(shared, &t);
         if shared.opts.action == Action::Quarantine && p.path.is_absolute() {
-            shared.submit(p.path.clone());
+            shared.submit(p.path.clone(), Why::Closed);
         }
     }
 
