@@ -8,8 +8,12 @@
 //!   opens the file once; that descriptor is scanned
 //!   ([`crate::Scanner::scan_opened`]) and copied into the vault. Before the
 //!   original is unlinked (relative to the parent descriptor that was walked,
-//!   never by path), its (device, inode) must still be the scanned descriptor's;
-//!   otherwise nothing is removed and [`VaultError::Changed`] is returned.
+//!   never by path), its (device, inode) must still be the scanned descriptor's
+//!   and its size, mtime and ctime those it had when opened for the scan;
+//!   otherwise nothing is removed and [`VaultError::Changed`] is returned. A
+//!   file open for writing is not taken ([`VaultError::InUse`]): a read lease
+//!   is held from before the copy until after the unlink (see
+//!   [`Vault::quarantine`]).
 //! - **Never lose the file.** The payload is written to a temporary name in the
 //!   vault, fsynced, renamed and the vault directory fsynced; the metadata is
 //!   committed the same way; only then is the original unlinked. A copy, not a
@@ -52,6 +56,7 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use crate::scan::mmap::{LeaseRefused, ReadLease, read_lease};
 use crate::scan::{FileReport, Match, ScanError, Scanner, SkipReason, Verdict};
 pub(crate) use fsops::open_append;
 use home::open_checked;
@@ -61,7 +66,7 @@ pub(crate) use meta::encode_path;
 pub use meta::{Entry, rfc3339};
 use meta::{Record, hex};
 pub use target::{Target, TargetOpen};
-use target::{identity, times};
+use target::{Version, identity, times};
 
 /// The vault's directory name inside the home.
 const VAULT_DIR: &str = "quarantine";
@@ -149,8 +154,17 @@ pub enum VaultError {
     },
     /// The path no longer names the scanned file: it was replaced, moved, or a
     /// parent was swapped. Nothing was removed.
-    #[error("{}: no longer the file that was scanned (replaced or moved); nothing removed", path.display())]
+    #[error("{}: no longer the file that was scanned (replaced, moved or modified); nothing removed", path.display())]
     Changed {
+        /// The original path.
+        path: PathBuf,
+    },
+    /// Someone has the file open for writing (or opened it for writing while it
+    /// was being copied): what is copied now could be missing what is written
+    /// next. Nothing was moved or removed; try again once the writer has closed
+    /// it.
+    #[error("{}: file is open for writing; not moved", path.display())]
+    InUse {
         /// The original path.
         path: PathBuf,
     },
@@ -254,6 +268,7 @@ pub struct Vault {
     dir: OwnedFd,
     index: Mutex<Option<Index>>,
     before_remove: Option<BeforeRemove>,
+    leases: bool,
 }
 
 impl std::fmt::Debug for Vault {
@@ -294,6 +309,7 @@ impl Vault {
             dir,
             index: Mutex::new(None),
             before_remove: None,
+            leases: true,
         };
         vault.recover()?;
         Ok(vault)
@@ -314,6 +330,13 @@ impl Vault {
     #[doc(hidden)]
     pub fn set_before_remove_hook(&mut self, hook: impl Fn(&Path) + Send + Sync + 'static) {
         self.before_remove = Some(Box::new(hook));
+    }
+
+    /// Test seam: whether [`Vault::quarantine`] takes a read lease on the file
+    /// (default: yes), to exercise the behaviour where leases cannot be had.
+    #[doc(hidden)]
+    pub fn set_use_leases(&mut self, yes: bool) {
+        self.leases = yes;
     }
 
     fn in_vault(&self, name: &OsStr) -> PathBuf {
@@ -384,20 +407,58 @@ impl Vault {
 
     /// Move a scanned file into the vault: copy the target's descriptor
     /// (neutralised) and commit its metadata durably, then unlink the original
-    /// if its (device, inode) is still the scanned one. Returns the entry id.
+    /// if it is still the scanned file, unmodified. Returns the entry id.
     ///
-    /// On [`VaultError::Changed`] the new entry is removed again and the file
-    /// at the path is left alone.
+    /// A file someone is still writing is not taken: before the copy, a read
+    /// lease is taken on the descriptor (`F_SETLEASE`), which the kernel refuses
+    /// while the file is open for writing ([`VaultError::InUse`], nothing
+    /// copied), and which is held through the copy and the unlink, so a writer
+    /// that opens the file meanwhile breaks it and nothing is removed
+    /// ([`VaultError::InUse`] again). Right before the unlink, the descriptor's
+    /// size, mtime and ctime must equal those at the copy and the name must
+    /// still refer to the scanned (device, inode); otherwise
+    /// [`VaultError::Changed`]. Where no lease can be had (another user's file
+    /// without CAP_LEASE, a filesystem without leases) only these checks are
+    /// made: a writer that holds the file open without writing between the copy
+    /// and the unlink cannot be seen then.
+    ///
+    /// On [`VaultError::Changed`] or [`VaultError::InUse`] after the copy, the
+    /// new entry is removed again and the file at the path is left alone.
     pub fn quarantine(&self, target: &Target, matches: &[Match]) -> Result<String, VaultError> {
+        let file = &target.opened.file;
+        let lease = if self.leases {
+            match read_lease(file) {
+                Ok(l) => Some(l),
+                Err(LeaseRefused::Writer) => {
+                    return Err(VaultError::InUse {
+                        path: target.path.clone(),
+                    });
+                }
+                Err(LeaseRefused::Unavailable) => None,
+            }
+        } else {
+            None
+        };
         let detected_at = SystemTime::now();
         let mut raw = [0u8; 8 + KEY_LEN];
         fsops::random(&mut raw).map_err(io_err(&self.path))?;
         let id = hex(&raw[..8]);
         let key: [u8; KEY_LEN] = raw[8..].try_into().unwrap_or([0x5a; KEY_LEN]);
-        let st =
-            rustix::fs::fstat(&target.opened.file).map_err(|e| io_err(&target.path)(e.into()))?;
+        let st = rustix::fs::fstat(file).map_err(|e| io_err(&target.path)(e.into()))?;
+        // Written to since it was opened for the scan: what would be copied is
+        // not what was scanned.
+        let version = Version::of(&st);
+        if version != target.version {
+            return Err(VaultError::Changed {
+                path: target.path.clone(),
+            });
+        }
         let tmp: OsString = format!("{TMP_PREFIX}{id}.bin").into();
-        let (sha256, size) = self.copy_in(&target.opened.file, &tmp, &key, &target.path)?;
+        let (sha256, size) = self.copy_in(file, &tmp, &key, &target.path)?;
+        if let Err(e) = self.check_unchanged(target, version, size, lease.as_ref()) {
+            let _ = fsops::unlink(&self.dir, &tmp);
+            return Err(e);
+        }
         let record = Record {
             format: meta::FORMAT,
             id: id.clone(),
@@ -424,14 +485,14 @@ impl Vault {
             // An earlier run committed this very file (same inode, change time,
             // content and path) but stopped before removing it: finish that.
             let _ = fsops::unlink(&self.dir, &tmp);
-            self.remove_original(target)?;
+            self.remove_original(target, version, size, lease.as_ref())?;
             return Ok(existing);
         }
         self.commit(record, &tmp)?;
         if let Some(hook) = &self.before_remove {
             hook(&target.path);
         }
-        match self.remove_original(target) {
+        match self.remove_original(target, version, size, lease.as_ref()) {
             Ok(()) => Ok(id),
             Err(e) => {
                 let _ = self.delete(&id);
@@ -544,9 +605,43 @@ impl Vault {
         }
     }
 
-    /// Unlink the original relative to the walked parent, but only if the name
+    /// The file is as it was when it was copied: the lease (if one was taken)
+    /// is still held with no break pending (nobody opened the file for writing
+    /// or truncated it), the descriptor's size, mtime and ctime are those read
+    /// before the copy, and the size is what was copied.
+    fn check_unchanged(
+        &self,
+        t: &Target,
+        before: Version,
+        copied: u64,
+        lease: Option<&ReadLease<'_>>,
+    ) -> Result<(), VaultError> {
+        if lease.is_some_and(|l| !l.held()) {
+            return Err(VaultError::InUse {
+                path: t.path.clone(),
+            });
+        }
+        let now = rustix::fs::fstat(&t.opened.file).map_err(|e| io_err(&t.path)(e.into()))?;
+        let now = Version::of(&now);
+        if now != before || u64::try_from(now.size()).ok() != Some(copied) {
+            return Err(VaultError::Changed {
+                path: t.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Unlink the original relative to the walked parent, but only if the file
+    /// is unchanged since the copy ([`Vault::check_unchanged`]) and the name
     /// still refers to the scanned (device, inode).
-    fn remove_original(&self, t: &Target) -> Result<(), VaultError> {
+    fn remove_original(
+        &self,
+        t: &Target,
+        before: Version,
+        copied: u64,
+        lease: Option<&ReadLease<'_>>,
+    ) -> Result<(), VaultError> {
+        self.check_unchanged(t, before, copied, lease)?;
         let changed = || VaultError::Changed {
             path: t.path.clone(),
         };

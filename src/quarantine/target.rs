@@ -20,6 +20,31 @@ pub struct Target {
     pub(super) opened: Opened,
     pub(super) dev: u64,
     pub(super) ino: u64,
+    /// Size, mtime and ctime when it was opened, before it was scanned.
+    pub(super) version: Version,
+}
+
+/// What changes when a file's content changes: its size, modification time and
+/// change time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Version {
+    size: i64,
+    times: ((i64, u32), (i64, u32)),
+}
+
+impl Version {
+    #[allow(clippy::unnecessary_cast)]
+    pub(super) fn of(st: &rustix::fs::Stat) -> Version {
+        Version {
+            size: st.st_size as i64,
+            times: times(st),
+        }
+    }
+
+    /// The size in bytes.
+    pub(super) fn size(&self) -> i64 {
+        self.size
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -77,6 +102,7 @@ impl Target {
             },
             dev: identity(&st).0,
             ino: identity(&st).1,
+            version: Version::of(&st),
         }))
     }
 

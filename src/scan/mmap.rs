@@ -21,28 +21,68 @@ use std::sync::Once;
 
 use memmap2::Mmap;
 
+/// A read lease on a file (`fcntl(F_SETLEASE, F_RDLCK)`), released when
+/// dropped. While it is held, an `open` of the file for writing or a `truncate`
+/// cannot complete: it first breaks the lease (see the module docs), which
+/// [`ReadLease::held`] then reports.
+pub(crate) struct ReadLease<'f> {
+    file: &'f File,
+}
+
+/// Why [`read_lease`] took no lease.
+#[derive(Debug)]
+pub(crate) enum LeaseRefused {
+    /// Someone has the file open for writing (`EAGAIN`).
+    Writer,
+    /// Leases cannot be had here: another user's file without CAP_LEASE, a
+    /// filesystem without leases, leases disabled.
+    Unavailable,
+}
+
+impl ReadLease<'_> {
+    /// Whether the lease is still held and no break of it is pending (a break
+    /// starts when someone opens the file for writing or truncates it).
+    pub(crate) fn held(&self) -> bool {
+        // SAFETY: fcntl with F_GETLEASE on a valid open descriptor; no memory is passed.
+        unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_GETLEASE) == libc::F_RDLCK }
+    }
+}
+
+impl Drop for ReadLease<'_> {
+    fn drop(&mut self) {
+        // SAFETY: fcntl with F_SETLEASE on a valid open descriptor; no memory is passed.
+        unsafe {
+            libc::fcntl(self.file.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK);
+        }
+    }
+}
+
+/// Take a read lease on `file` (opened read-only). SIGIO is set to be ignored
+/// first if it had the default action, so a lease break cannot kill the process.
+pub(crate) fn read_lease(file: &File) -> Result<ReadLease<'_>, LeaseRefused> {
+    ignore_sigio_if_default();
+    // SAFETY: fcntl with F_SETLEASE on a valid descriptor; no memory is passed.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) } == 0 {
+        return Ok(ReadLease { file });
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EAGAIN) => Err(LeaseRefused::Writer),
+        _ => Err(LeaseRefused::Unavailable),
+    }
+}
+
 /// A read-only map of a file, valid while the lease on the file is held.
 pub struct LeasedMap<'f> {
+    // Declared before the lease, so the map is unmapped before the lease is
+    // released.
     map: Mmap,
-    file: &'f File,
+    _lease: ReadLease<'f>,
 }
 
 impl LeasedMap<'_> {
     /// The mapped bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.map
-    }
-}
-
-impl Drop for LeasedMap<'_> {
-    fn drop(&mut self) {
-        // The map is unmapped after this body runs (fields drop after `drop`), but no
-        // reference to its bytes can outlive `self`, so releasing first is safe: the
-        // bytes are never touched again.
-        // SAFETY: fcntl with F_SETLEASE on a valid open descriptor; no memory is passed.
-        unsafe {
-            libc::fcntl(self.file.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK);
-        }
     }
 }
 
@@ -71,32 +111,15 @@ fn ignore_sigio_if_default() {
 /// be taken. The size is read again after the lease is held, so a truncation
 /// that happened before it is seen.
 pub fn map_leased(file: &File) -> Option<LeasedMap<'_>> {
-    ignore_sigio_if_default();
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl with F_SETLEASE on a valid descriptor; no memory is passed.
-    if unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) } != 0 {
-        return None;
-    }
-    let release = || {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
-    };
+    let lease = read_lease(file).ok()?;
     let len = match file.metadata() {
         Ok(m) if m.len() > 0 && usize::try_from(m.len()).is_ok() => m.len() as usize,
-        _ => {
-            release();
-            return None;
-        }
+        _ => return None,
     };
     // SAFETY: the map is read-only and private to this process. The file cannot be
     // truncated below `len` while the read lease is held (module docs), and the
-    // lease is held until the `LeasedMap` (which owns the map) is dropped, so no
-    // access through the map can fault.
-    match unsafe { memmap2::MmapOptions::new().len(len).map(file) } {
-        Ok(map) => Some(LeasedMap { map, file }),
-        Err(_) => {
-            release();
-            None
-        }
-    }
+    // lease is held until the `LeasedMap` (which owns the map and the lease) is
+    // dropped, after the map is unmapped, so no access through the map can fault.
+    let map = unsafe { memmap2::MmapOptions::new().len(len).map(file) }.ok()?;
+    Some(LeasedMap { map, _lease: lease })
 }

@@ -3,7 +3,7 @@
 
 pub mod filetype;
 pub mod input;
-mod mmap;
+pub(crate) mod mmap;
 pub(crate) mod sparse;
 pub mod tree;
 

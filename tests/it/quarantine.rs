@@ -836,3 +836,145 @@ fn check_nothing_lost(home: &Path, n: u32, path: &dyn Fn(u32) -> PathBuf, all_in
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Files still being written
+
+/// A writer holds the file open for writing (it wrote the signature and appends
+/// more once told to) while `ward scan --quarantine` runs: the file is found but
+/// not moved, the refusal is reported, and every byte the writer wrote is in the
+/// file afterwards.
+#[test]
+fn file_open_for_writing_is_not_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    let file = d.join("growing.com");
+    let head = d.join("head");
+    let go = d.join("go");
+    fs::write(&head, eicar()).unwrap();
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "cat \"$1\"; while [ ! -e \"$2\" ]; do sleep 0.02; done; \
+             head -c 15000 /dev/zero | tr '\\0' x",
+        )
+        .arg("sh")
+        .arg(&head)
+        .arg(&go)
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&file).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fs::metadata(&file).unwrap().len() < eicar().len() as u64 {
+        assert!(Instant::now() < deadline, "the writer never wrote");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let o = ward_in(
+        &home,
+        &[
+            os("scan"),
+            os("--quarantine"),
+            os("--no-summary"),
+            file.as_os_str(),
+        ],
+    );
+    fs::write(&go, b"").unwrap();
+    assert!(writer.wait().unwrap().success());
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!("{}: Eicar-Test-Signature FOUND\n", file.display())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{}: quarantine failed: {}: file is open for writing; not moved ERROR\n",
+            file.display(),
+            file.display()
+        )),
+        "{out}"
+    );
+    let mut want = eicar();
+    want.extend(std::iter::repeat_n(b'x', 15_000));
+    assert_eq!(fs::read(&file).unwrap(), want, "nothing lost");
+    assert!(list_json(&home).is_empty());
+}
+
+/// A writer that opens the file while it is being quarantined (here, between
+/// the commit and the unlink) breaks the lease: the entry is rolled back and
+/// the file stays.
+#[test]
+fn writer_opening_during_the_action_removes_nothing() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("evil.com");
+    fs::write(&file, eicar()).unwrap();
+    let mut vault = Vault::open(d.join("home")).unwrap();
+    vault.set_before_remove_hook(|p| {
+        // The lease makes a blocking open wait for it; a non-blocking one fails
+        // at once but still starts the break, as any writer's open would.
+        let opened = fs::OpenOptions::new()
+            .append(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(p);
+        assert_eq!(
+            opened.unwrap_err().raw_os_error(),
+            Some(libc::EWOULDBLOCK),
+            "the lease is held during the action"
+        );
+    });
+    let o = vault.scan_and_quarantine(&mut builtin_scanner(), &file);
+    assert!(o.report.is_infected());
+    let err = o.quarantine.unwrap().unwrap_err();
+    assert!(matches!(err, VaultError::InUse { .. }), "{err}");
+    assert_eq!(fs::read(&file).unwrap(), eicar());
+    assert!(vault.list().unwrap().is_empty(), "the entry is rolled back");
+}
+
+/// Append `n` bytes to `path` (opening and closing it).
+fn append(path: &Path, n: usize) {
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(&vec![b'x'; n]).unwrap();
+}
+
+/// A file that grows between the scan and the action is not taken: what would
+/// be copied is not what was scanned.
+#[test]
+fn file_grown_between_scan_and_action_is_not_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("evil.com");
+    fs::write(&file, eicar()).unwrap();
+    let vault = Vault::open(d.join("home")).unwrap();
+    let mut sc = builtin_scanner();
+    let (target, matches) = scan_target(&mut sc, &file);
+    append(&file, 15_000);
+    let err = vault.quarantine(&target, &matches).unwrap_err();
+    assert!(matches!(err, VaultError::Changed { .. }), "{err}");
+    assert_eq!(fs::metadata(&file).unwrap().len(), 68 + 15_000);
+    assert!(vault.list().unwrap().is_empty());
+}
+
+/// Where no lease can be had, a file that grows between the copy and the
+/// unlink is still not removed: its size, mtime and ctime are checked again.
+#[test]
+fn file_grown_during_the_action_is_not_removed_without_a_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("evil.com");
+    fs::write(&file, eicar()).unwrap();
+    let mut vault = Vault::open(d.join("home")).unwrap();
+    vault.set_use_leases(false);
+    vault.set_before_remove_hook(|p| append(p, 15_000));
+    let o = vault.scan_and_quarantine(&mut builtin_scanner(), &file);
+    let err = o.quarantine.unwrap().unwrap_err();
+    assert!(matches!(err, VaultError::Changed { .. }), "{err}");
+    let mut want = eicar();
+    want.extend(std::iter::repeat_n(b'x', 15_000));
+    assert_eq!(fs::read(&file).unwrap(), want);
+    assert!(vault.list().unwrap().is_empty(), "the entry is rolled back");
+}
