@@ -511,3 +511,33 @@ fn a_file_still_open_for_writing_is_not_taken_from_its_writer() {
     );
     assert_eq!(fs::metadata(&path).unwrap().len(), 24 + 10_000);
 }
+
+#[test]
+fn block_answers_opens_while_stopping() {
+    if fanotify_available().is_err() {
+        return;
+    }
+    let d = dirs();
+    let clean = d.root.join("clean.txt");
+    fs::write(&clean, b"clean\n").unwrap();
+    let mut w = Watch::start(&d.home, &["--block"], &[&d.root]);
+    // A large infected file keeps a worker busy quarantining it while ward stops.
+    let big = d.root.join("big.bin");
+    let mut data = eicar();
+    data.resize(256 << 20, b' ');
+    fs::write(&big, &data).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    w.signal(libc::SIGTERM);
+    let start = Instant::now();
+    while w.child.try_wait().unwrap().is_none() && start.elapsed() < Duration::from_secs(5) {
+        let t = Instant::now();
+        assert!(cat(&clean).0);
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "an open waited {:?} during shutdown; log:\n{}",
+            t.elapsed(),
+            w.log()
+        );
+    }
+    assert!(w.child.try_wait().unwrap().is_some(), "{}", w.log());
+}

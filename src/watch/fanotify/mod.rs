@@ -131,6 +131,9 @@ impl Blocker {
     /// Mark one directory. Falls back to `FAN_OPEN_PERM` alone on kernels
     /// without `FAN_OPEN_EXEC_PERM`.
     pub(crate) fn mark_dir(&self, shared: &Shared, dir: &Path) {
+        if shared.stopped() {
+            return;
+        }
         let mask = self.mask.load(Ordering::Relaxed);
         let mut result = self.group.mark_dir(dir, mask);
         if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL))
@@ -229,6 +232,30 @@ impl Blocker {
             }
             for ev in batch.events {
                 self.event(shared, ev);
+            }
+        }
+        self.close(shared, &mut buf);
+    }
+
+    /// Stopping: no new events (every mark removed), and every event already
+    /// queued in the kernel allowed, so that no open waits on a watcher that
+    /// is still joining its other threads.
+    fn close(&self, shared: &Shared, buf: &mut [u8]) {
+        if let Err(e) = self.group.flush_inode_marks() {
+            shared.notice(Notice::Error(format!("fanotify: removing marks: {e}")));
+        }
+        let quiet_since = Instant::now();
+        while quiet_since.elapsed() < Duration::from_millis(500) {
+            match self.group.wait(20) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => break,
+            }
+            let Ok(batch) = self.group.read(buf) else {
+                break;
+            };
+            for ev in batch.events {
+                let _ = self.group.respond(ev.file.as_raw_fd(), true);
             }
         }
     }
