@@ -511,8 +511,10 @@ impl Watcher {
         let mut threads = Vec::new();
         let events = inotify::start(&shared)?;
         if let Some(b) = &shared.blocker {
-            b.mark_trees(&shared);
+            // Answer events before marking: marking a large tree takes a
+            // while, and opens in the part already marked wait on the answers.
             b.start(&shared, &mut threads)?;
+            b.mark_trees(&shared);
         }
         let workers = match shared.opts.threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
