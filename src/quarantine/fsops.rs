@@ -1,6 +1,7 @@
 //! File operations relative to directory descriptors, so that no path is looked
 //! up twice: parents are walked one component at a time with `openat` and
-//! `O_NOFOLLOW | O_DIRECTORY`, and every later step (`fstatat`, `unlinkat`,
+//! `O_PATH | O_NOFOLLOW | O_DIRECTORY` (search permission is all a walk needs,
+//! as for a lookup by path), and every later step (`fstatat`, `unlinkat`,
 //! `renameat2`, creating a temporary file) names a file inside a directory
 //! descriptor that was opened once. A directory swapped for a symbolic link after
 //! the walk cannot redirect any of them.
@@ -16,15 +17,26 @@ use std::path::{Component, Path};
 
 use rustix::fs::{AtFlags, CWD, Mode, OFlags, RenameFlags};
 
-/// Flags for every directory opened on a walk.
+/// Flags for the home and vault directories: read, so they can be listed,
+/// locked and fsynced.
 const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// Flags for every directory opened on a walk. `O_PATH` needs no read
+/// permission, so a file below a traverse-only (`--x`) directory can be reached
+/// as it can by path; `openat`, `fstatat`, `unlinkat`, `renameat` and `linkat`
+/// accept such a descriptor. It cannot be fsynced: see [`sync_walked_dir`].
+const WALK_FLAGS: OFlags = OFlags::PATH
     .union(OFlags::DIRECTORY)
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
 
 /// Open the directory that holds `path`'s last component without following a
 /// symbolic link anywhere: relative paths start at the working directory,
-/// absolute ones at `/`. Returns the parent's descriptor and the last component.
+/// absolute ones at `/`. Returns the parent's descriptor (an `O_PATH` one) and
+/// the last component.
 pub(crate) fn walk_parent(path: &Path) -> io::Result<(OwnedFd, OsString)> {
     let mut comps: Vec<Component> = path.components().collect();
     let name = match comps.pop() {
@@ -46,7 +58,7 @@ pub(crate) fn walk_parent(path: &Path) -> io::Result<(OwnedFd, OsString)> {
             Component::Prefix(_) => unreachable!("no path prefixes on Unix"),
         };
         let at = dir.as_ref().map_or(CWD, |d| d.as_fd());
-        let opened = rustix::fs::openat(at, next, DIR_FLAGS, Mode::empty()).map_err(|e| {
+        let opened = rustix::fs::openat(at, next, WALK_FLAGS, Mode::empty()).map_err(|e| {
             if e == rustix::io::Errno::LOOP || e == rustix::io::Errno::NOTDIR {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -63,7 +75,7 @@ pub(crate) fn walk_parent(path: &Path) -> io::Result<(OwnedFd, OsString)> {
     }
     let dir = match dir {
         Some(d) => d,
-        None => rustix::fs::openat(CWD, ".", DIR_FLAGS, Mode::empty())?,
+        None => rustix::fs::openat(CWD, ".", WALK_FLAGS, Mode::empty())?,
     };
     Ok((dir, name))
 }
@@ -150,6 +162,19 @@ pub(crate) fn unlink(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
 /// Make a directory's entries durable.
 pub(crate) fn sync_dir(dir: &OwnedFd) -> io::Result<()> {
     Ok(rustix::fs::fsync(dir)?)
+}
+
+/// Make the entries of a directory from [`walk_parent`] durable. An `O_PATH`
+/// descriptor cannot be fsynced, so the directory is opened again (as `.`
+/// inside itself, so no name is looked up anew); where that is not permitted (a
+/// directory the user may write and search but not read), the whole file
+/// system is synced through `fallback`, a file on it.
+pub(crate) fn sync_walked_dir(dir: &OwnedFd, fallback: &impl AsFd) -> io::Result<()> {
+    match rustix::fs::openat(dir, ".", DIR_FLAGS, Mode::empty()) {
+        Ok(fd) => Ok(rustix::fs::fsync(fd)?),
+        Err(rustix::io::Errno::ACCESS) => Ok(rustix::fs::syncfs(fallback)?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Write a new file durably under its final name: a temporary name first,

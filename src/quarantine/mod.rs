@@ -817,7 +817,6 @@ impl Vault {
         fsops::set_attrs(&file, record.mode, owner, (record.mtime, record.mtime_nsec))
             .map_err(io_err(dest))?;
         file.sync_all().map_err(io_err(dest))?;
-        drop(file);
         match fsops::rename(dir, tmp, dir, name, force) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(VaultError::Exists {
@@ -826,7 +825,7 @@ impl Vault {
             }
             other => other.map_err(io_err(dest))?,
         }
-        fsops::sync_dir(dir).map_err(io_err(dest))
+        fsops::sync_walked_dir(dir, &file).map_err(io_err(dest))
     }
 
     /// Append an entry's hash to the home's allow list, durably.

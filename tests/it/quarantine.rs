@@ -978,3 +978,69 @@ fn file_grown_during_the_action_is_not_removed_without_a_lease() {
     assert_eq!(fs::read(&file).unwrap(), want);
     assert!(vault.list().unwrap().is_empty(), "the entry is rolled back");
 }
+
+// ---------------------------------------------------------------------------
+// Permissions
+
+/// As an unprivileged user with a vault of their own: a file below
+/// traverse-only (0711) directories is quarantined as it can be removed by
+/// path, and restored into a directory the user may write and search but not
+/// read.
+#[test]
+fn quarantine_below_traverse_only_directories_as_nobody() {
+    use std::os::unix::fs::chown;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mode = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    mode(d, 0o711);
+    let bin = d.join("ward");
+    fs::copy(env!("CARGO_BIN_EXE_ward"), &bin).unwrap();
+    mode(&bin, 0o755);
+    let locked = d.join("locked");
+    let files = locked.join("files");
+    let back = locked.join("back");
+    let home = d.join("home");
+    for p in [&files, &back, &home] {
+        fs::create_dir_all(p).unwrap();
+        chown(p, Some(65534), Some(65534)).unwrap();
+    }
+    mode(&locked, 0o711);
+    mode(&home, 0o700);
+    mode(&back, 0o300);
+    let file = files.join("evil.com");
+    fs::write(&file, eicar()).unwrap();
+    chown(&file, Some(65534), Some(65534)).unwrap();
+    let as_nobody = |args: &[&OsStr]| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .current_dir("/");
+        run(&mut c)
+    };
+    let o = as_nobody(&[
+        os("scan"),
+        os("--quarantine"),
+        os("--no-summary"),
+        file.as_os_str(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    let id = out
+        .lines()
+        .find_map(|l| l.split_once(": quarantined as ").map(|(_, id)| id))
+        .unwrap_or_else(|| panic!("not quarantined: {out}"));
+    assert!(!file.exists());
+    let to = back.join("evil.com");
+    let o = as_nobody(&[
+        os("quarantine"),
+        os("restore"),
+        os(id),
+        os("--to"),
+        to.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(fs::read(&to).unwrap(), eicar());
+}
