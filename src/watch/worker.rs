@@ -13,7 +13,7 @@ use super::cache::{Cached, FileKey};
 use super::threats::{Threat, ThreatAction, ThreatResult};
 use super::{Action, Notice, Shared, Why};
 use crate::quarantine::{Target, TargetOpen};
-use crate::{Match, Scanner, Verdict};
+use crate::{Match, Scanner, VaultError, Verdict};
 
 /// Run until stopped: scan each queued path.
 pub(crate) fn run(shared: &Arc<Shared>, jobs: &Receiver<std::path::PathBuf>) {
@@ -107,6 +107,9 @@ fn act(shared: &Shared, target: &Target, matches: &[Match]) {
             );
             match shared.vault.quarantine(target, matches) {
                 Ok(id) => t.quarantine_id = Some(id),
+                // Still being written: nothing was moved, and the writer's
+                // close queues the file again.
+                Err(VaultError::InUse { .. }) => return,
                 Err(e) => {
                     t.result = ThreatResult::Failed;
                     t.error = Some(e.to_string());
