@@ -96,18 +96,72 @@ pub(crate) fn stat_at(dir: &OwnedFd, name: &OsStr) -> io::Result<rustix::fs::Sta
     Ok(rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?)
 }
 
-/// Open (creating when `create`) a directory named `name` inside `dir` (or
-/// relative to the working directory when `dir` is `None`) without following a
-/// final symbolic link.
+/// Open (creating when `create`, mode 0700) a directory named `name` inside
+/// `dir` (or relative to the working directory when `dir` is `None`) without
+/// following a final symbolic link. A directory it creates is made durable: the
+/// directory that holds it is fsynced.
 pub(crate) fn open_dir(dir: Option<&OwnedFd>, name: &Path, create: bool) -> io::Result<OwnedFd> {
     let at = dir.map_or(CWD, |d| d.as_fd());
-    if create {
-        match rustix::fs::mkdirat(at, name, Mode::from_raw_mode(0o700)) {
-            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-            Err(e) => return Err(e.into()),
+    let made = create && mkdir(at, name)?;
+    let fd = rustix::fs::openat(at, name, DIR_FLAGS, Mode::empty())?;
+    if made {
+        match (dir, name.parent()) {
+            (Some(d), Some(p)) if p.as_os_str().is_empty() => sync_dir(d)?,
+            _ => sync_parent(at, name, &fd)?,
         }
     }
-    Ok(rustix::fs::openat(at, name, DIR_FLAGS, Mode::empty())?)
+    Ok(fd)
+}
+
+/// Create `path` and whichever of its parents are missing, mode 0700, like
+/// `mkdir -p`; after each directory is made, the one that holds it is fsynced,
+/// so that a crash cannot lose a directory the vault was then written into.
+pub(crate) fn create_dirs(path: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut p = path;
+    loop {
+        match rustix::fs::statat(CWD, p, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => break,
+            Err(rustix::io::Errno::NOENT) => missing.push(p),
+            Err(e) => return Err(e.into()),
+        }
+        match p.parent() {
+            Some(up) if !up.as_os_str().is_empty() => p = up,
+            _ => break,
+        }
+    }
+    for dir in missing.into_iter().rev() {
+        if mkdir(CWD, dir)? {
+            let fd = rustix::fs::openat(CWD, dir, DIR_FLAGS, Mode::empty())?;
+            sync_parent(CWD, dir, &fd)?;
+        }
+    }
+    Ok(())
+}
+
+/// `mkdirat(at, name, 0700)`; whether it made the directory (false when it
+/// already existed).
+fn mkdir(at: rustix::fd::BorrowedFd<'_>, name: &Path) -> io::Result<bool> {
+    match rustix::fs::mkdirat(at, name, Mode::from_raw_mode(0o700)) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::EXIST) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// fsync the directory that holds `name` (relative to `at`), just created and
+/// opened as `made`. Where that directory cannot be opened for reading (search
+/// permission only), the file system is synced through `made` instead.
+fn sync_parent(at: rustix::fd::BorrowedFd<'_>, name: &Path, made: &OwnedFd) -> io::Result<()> {
+    let parent = match name.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match rustix::fs::openat(at, parent, DIR_FLAGS, Mode::empty()) {
+        Ok(fd) => Ok(rustix::fs::fsync(fd)?),
+        Err(rustix::io::Errno::ACCESS) => Ok(rustix::fs::syncfs(made)?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Create `name` inside `dir` exclusively (never an existing file, never through

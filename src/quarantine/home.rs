@@ -73,18 +73,13 @@ pub(super) fn open_checked(
     Ok(fd)
 }
 
-/// Open (and, when `create`, first create with mode 0700) the home and check
-/// it. `None` when it does not exist and `create` is off.
+/// Open (and, when `create`, first create with mode 0700, with any missing
+/// parents, each made durable) the home and check it. `None` when it does not exist and `create` is off.
 pub(crate) fn open_home(home: &Path, create: bool) -> Result<Option<OwnedFd>, VaultError> {
     if create {
         match std::fs::symlink_metadata(home) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                use std::os::unix::fs::DirBuilderExt;
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(home)
-                    .map_err(io_err(home))?;
+                fsops::create_dirs(home).map_err(io_err(home))?;
             }
             _ => {}
         }

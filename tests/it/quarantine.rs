@@ -1044,3 +1044,66 @@ fn quarantine_below_traverse_only_directories_as_nobody() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert_eq!(fs::read(&to).unwrap(), eicar());
 }
+
+/// Every directory made for the home and the vault is made durable: after each
+/// successful `mkdir`, the directory that holds it is fsynced (seen with
+/// `strace`; skipped where it is not installed).
+#[test]
+fn created_home_and_vault_directories_are_fsynced_in_their_parent() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("strace not installed; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("a/b/home");
+    let log = d.join("strace.log");
+    let o = run(Command::new("strace")
+        .args(["-f", "-y", "-qq", "-e", "trace=mkdir,mkdirat,fsync", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_ward"))
+        .arg("--home")
+        .arg(&home)
+        .args(["quarantine", "list"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(home.join("quarantine").is_dir());
+    let text = fs::read_to_string(&log).unwrap();
+    // `mkdir("P", …) = 0`, `mkdirat(AT_FDCWD, "P", …) = 0` or
+    // `mkdirat(N</DIR>, "NAME", …) = 0`; `fsync(N</DIR>) = 0`.
+    let quoted = |s: &str| s.split('"').nth(1).map(str::to_owned);
+    let fd_path = |s: &str| {
+        let start = s.find('<')? + 1;
+        Some(s[start..start + s[start..].find('>')?].to_owned())
+    };
+    let mut made = Vec::new();
+    let mut synced = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if !line.ends_with("= 0") {
+            continue;
+        }
+        let call = line.split_once(' ').map_or(line, |(_, c)| c).trim_start();
+        if call.starts_with("mkdir(") || call.starts_with("mkdirat(AT_FDCWD,") {
+            made.push((i, PathBuf::from(quoted(call).unwrap())));
+        } else if call.starts_with("mkdirat(") {
+            let at = PathBuf::from(fd_path(call).unwrap());
+            made.push((i, at.join(quoted(call).unwrap())));
+        } else if call.starts_with("fsync(") {
+            synced.push((i, PathBuf::from(fd_path(call).unwrap())));
+        }
+    }
+    let want: Vec<PathBuf> = ["a", "a/b", "a/b/home", "a/b/home/quarantine"]
+        .iter()
+        .map(|p| d.join(p))
+        .collect();
+    let made_paths: Vec<&PathBuf> = made.iter().map(|(_, p)| p).collect();
+    assert_eq!(made_paths, want.iter().collect::<Vec<_>>(), "{text}");
+    for (i, p) in &made {
+        let parent = p.parent().unwrap();
+        assert!(
+            synced.iter().any(|(j, s)| j > i && s == parent),
+            "{} is not fsynced after {} was made:\n{text}",
+            parent.display(),
+            p.display()
+        );
+    }
+}
