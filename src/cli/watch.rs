@@ -134,6 +134,10 @@ fn threat_line(t: &Threat) -> String {
             Some(pid) => format!("open denied (pid {pid})"),
             None => "open denied".into(),
         },
+        (ThreatResult::Allowed, _, _) => match t.pid {
+            Some(pid) => format!("open already allowed by the deadline (pid {pid})"),
+            None => "open already allowed by the deadline".into(),
+        },
         (ThreatResult::Failed, _, Some(e)) => format!("{:?} failed: {e}", t.action).to_lowercase(),
         _ => "reported".into(),
     };

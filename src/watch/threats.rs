@@ -42,6 +42,8 @@ pub enum ThreatResult {
     Reported,
     /// The open was refused.
     Denied,
+    /// The open had been allowed (by the deadline) before the verdict came.
+    Allowed,
     /// The action failed; see `error`.
     Failed,
 }

@@ -520,11 +520,17 @@ fn block_answers_opens_while_stopping() {
     let d = dirs();
     let clean = d.root.join("clean.txt");
     fs::write(&clean, b"clean\n").unwrap();
-    let mut w = Watch::start(&d.home, &["--block"], &[&d.root]);
+    let db = d.home.with_file_name("marker.ndb");
+    fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
+    let mut w = Watch::start(
+        &d.home,
+        &["--block", "-d", db.to_str().unwrap()],
+        &[&d.root],
+    );
     // A large infected file keeps a worker busy quarantining it while ward stops.
     let big = d.root.join("big.bin");
-    let mut data = eicar();
-    data.resize(256 << 20, b' ');
+    let mut data = b"WARD-TEST-MARKER".to_vec();
+    data.resize(256 << 20, b'x');
     fs::write(&big, &data).unwrap();
     std::thread::sleep(Duration::from_millis(100));
     w.signal(libc::SIGTERM);
@@ -540,4 +546,39 @@ fn block_answers_opens_while_stopping() {
         );
     }
     assert!(w.child.try_wait().unwrap().is_some(), "{}", w.log());
+}
+
+#[test]
+fn block_records_an_open_allowed_by_the_deadline_as_allowed() {
+    if fanotify_available().is_err() {
+        return;
+    }
+    let d = dirs();
+    let late = d.root.join("late.bin");
+    let mut data = vec![b'x'; 256 << 20];
+    data.extend_from_slice(b"WARD-TEST-MARKER");
+    fs::write(&late, &data).unwrap();
+    let db = d.home.with_file_name("marker.ndb");
+    fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
+    let w = Watch::start(
+        &d.home,
+        &[
+            "--block",
+            "--action",
+            "report",
+            "--deadline",
+            "1ms",
+            "-d",
+            db.to_str().unwrap(),
+        ],
+        &[&d.root],
+    );
+    // Allowed by the 1 ms deadline, long before the scan ends.
+    let o = run(Command::new("head").args(["-c", "1"]).arg(&late));
+    assert!(o.status.success(), "{}", w.log());
+    w.wait_line("open already allowed by the deadline");
+    let log = w.stop();
+    let t = threats_json(&d.home);
+    assert!(t.iter().all(|t| t["result"] != "denied"), "{log}");
+    assert!(t.iter().any(|t| t["result"] == "allowed"), "{log}");
 }

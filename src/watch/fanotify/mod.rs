@@ -55,6 +55,8 @@ const MAX_IGNORE_MARKS: usize = 100_000;
 struct Pending {
     fd: RawFd,
     answered: AtomicBool,
+    /// The answer given, once `answered`.
+    allowed: AtomicBool,
     path: PathBuf,
     pid: i32,
 }
@@ -182,6 +184,7 @@ impl Blocker {
         if p.answered.swap(true, Ordering::AcqRel) {
             return false;
         }
+        p.allowed.store(allow, Ordering::Release);
         // ENOENT: the kernel already dropped the event (the opener was killed).
         let _ = self.group.respond(p.fd, allow);
         true
@@ -266,6 +269,7 @@ impl Blocker {
         let mut pending = Pending {
             fd,
             answered: AtomicBool::new(false),
+            allowed: AtomicBool::new(false),
             path: PathBuf::new(),
             pid: ev.pid,
         };
@@ -373,14 +377,30 @@ impl Blocker {
                 }
                 let late = !self.answer(p, false);
                 let names = matches.iter().map(|m| m.name.to_string()).collect();
+                // Answered by the deadline already: record what the opener got.
+                let allowed = late && p.allowed.load(Ordering::Acquire);
                 if late {
                     shared.notice(Notice::Unverified {
                         path: p.path.clone(),
-                        allowed: !self.opts.deny_on_error,
+                        allowed,
                         reason: "infected, but the deadline had passed".into(),
                     });
                 }
-                self.denied(shared, p, names);
+                if allowed {
+                    let mut t =
+                        Threat::new(&p.path, names, ThreatAction::Deny, ThreatResult::Allowed);
+                    t.pid = Some(p.pid);
+                    t.error = Some(format!(
+                        "the verdict came after the {:?} deadline; the open had been allowed",
+                        self.opts.deadline
+                    ));
+                    worker::record(shared, &t);
+                    if shared.opts.action == Action::Quarantine && p.path.is_absolute() {
+                        shared.submit(p.path.clone(), Why::Closed);
+                    }
+                } else {
+                    self.denied(shared, p, names);
+                }
             }
             Verdict::Skipped(_) => {
                 self.answer(p, true);
