@@ -651,6 +651,19 @@ impl Vault {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(changed()),
             Err(e) => return Err(io_err(&t.path)(e)),
         }
+        // A window remains between the fstatat above and this unlink: someone
+        // who can write the parent directory could move the scanned file away
+        // and put another one under the name in between; that name would be
+        // unlinked instead (the scanned file survives under its new name, and
+        // a copy is in the vault). This cannot become deleting an arbitrary
+        // file: the unlink is relative to the parent descriptor that was
+        // walked without following links, so it removes one name in that one
+        // directory, never through a symbolic link or a swapped parent; a hard
+        // link planted there loses only that link, not the file's other names.
+        // Moving the scanned file away needs write permission on the directory,
+        // and in a sticky directory (such as /tmp) also owning the file or the
+        // directory, so another user cannot set it up there. The kernel has no
+        // "unlink this name only if it is this inode" call to close the window.
         fsops::unlink(&t.parent, &t.name).map_err(io_err(&t.path))
     }
 
