@@ -29,10 +29,10 @@ pub(crate) use sys::open_for_writing;
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -52,8 +52,16 @@ const MAX_IGNORE_MARKS: usize = 100_000;
 
 /// One permission event's answer, given once by whoever comes first: the
 /// scanning thread or the deadline.
+///
+/// The event's descriptor lives here and nowhere else: the kernel knows the
+/// event by its number, so it must stay open until the response naming that
+/// number is written. Whoever answers takes it out of `fd`, writes the
+/// response and only then closes it, all under the lock; a scanner works on a
+/// duplicate made while the descriptor is still here. A number taken by a
+/// later event therefore can never be answered for this one.
 struct Pending {
-    fd: RawFd,
+    fd: Mutex<Option<OwnedFd>>,
+    /// Set once the answer has been written.
     answered: AtomicBool,
     /// The answer given, once `answered`.
     allowed: AtomicBool,
@@ -82,7 +90,7 @@ impl std::fmt::Debug for Blocker {
 
 /// An event waiting for a scan. Dropped unanswered (on shutdown), it allows.
 struct Job {
-    opened: Opened,
+    size: u64,
     key: Option<FileKey>,
     pending: Arc<Pending>,
     blocker: Weak<Blocker>,
@@ -93,6 +101,16 @@ impl Drop for Job {
         if let Some(b) = self.blocker.upgrade() {
             b.answer(&self.pending, true);
         }
+    }
+}
+
+impl Pending {
+    /// A duplicate of the event's descriptor, or `None` once it is answered.
+    fn dup(&self) -> std::io::Result<Option<File>> {
+        let slot = self.fd.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_ref()
+            .map(|fd| fd.try_clone().map(File::from))
+            .transpose()
     }
 }
 
@@ -179,14 +197,18 @@ impl Blocker {
         self.mark_trees(shared);
     }
 
-    /// Answer once; false when already answered.
+    /// Answer once; false when already answered. The event's descriptor is
+    /// closed only after its response is written (see [`Pending`]).
     fn answer(&self, p: &Pending, allow: bool) -> bool {
-        if p.answered.swap(true, Ordering::AcqRel) {
+        let mut slot = p.fd.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(fd) = slot.take() else {
             return false;
-        }
+        };
         p.allowed.store(allow, Ordering::Release);
         // ENOENT: the kernel already dropped the event (the opener was killed).
-        let _ = self.group.respond(p.fd, allow);
+        let _ = self.group.respond(fd.as_raw_fd(), allow);
+        p.answered.store(true, Ordering::Release);
+        drop(fd);
         true
     }
 
@@ -266,8 +288,9 @@ impl Blocker {
     /// Answer from the cache when possible, else hand the event to a scanner.
     fn event(self: &Arc<Self>, shared: &Shared, ev: sys::PermEvent) {
         let fd = ev.file.as_raw_fd();
+        let key = FileKey::of(&ev.file).ok();
         let mut pending = Pending {
-            fd,
+            fd: Mutex::new(Some(ev.file)),
             answered: AtomicBool::new(false),
             allowed: AtomicBool::new(false),
             path: PathBuf::new(),
@@ -277,7 +300,6 @@ impl Blocker {
             self.answer(&pending, true);
             return;
         }
-        let key = FileKey::of(&ev.file).ok();
         let generation = shared.sigs.generation();
         match key.and_then(|k| shared.cache.get(&k, generation)) {
             Some(Cached::Clean) => {
@@ -285,8 +307,9 @@ impl Blocker {
                 return;
             }
             Some(Cached::Infected(names)) => {
-                self.answer(&pending, false);
+                // The path first: answering closes the descriptor.
                 pending.path = proc_path(fd);
+                self.answer(&pending, false);
                 let names = names.iter().map(|n| n.to_string()).collect();
                 self.denied(shared, &pending, names);
                 return;
@@ -297,10 +320,7 @@ impl Blocker {
         let pending = Arc::new(pending);
         let size = key.map_or(0, |k| k.size());
         let job = Job {
-            opened: Opened {
-                file: File::from(ev.file),
-                size,
-            },
+            size,
             key,
             pending: Arc::clone(&pending),
             blocker: Arc::downgrade(self),
@@ -346,19 +366,29 @@ impl Blocker {
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            if job.pending.answered.load(Ordering::Acquire) {
-                continue;
-            }
-            // No leases or maps here: the opener is waiting on this very file.
+            // A descriptor of its own, made while the event's is still open:
+            // none when the event was answered already.
+            let file = match job.pending.dup() {
+                Ok(Some(file)) => file,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.unverified(shared, &job.pending, &format!("no descriptor to scan: {e}"));
+                    continue;
+                }
+            };
+            let opened = Opened {
+                file,
+                size: job.size,
+            };
             let (generation, sc) = shared.sigs.scanner(&mut slot, |sc| {
                 sc.mmap(false).max_filesize(max);
             });
-            let report = sc.scan_opened(&job.opened, &job.pending.path);
-            self.verdict(shared, &job, generation, report.verdict);
+            let report = sc.scan_opened(&opened, &job.pending.path);
+            self.verdict(shared, &job, &opened.file, generation, report.verdict);
         }
     }
 
-    fn verdict(&self, shared: &Shared, job: &Job, generation: u64, verdict: Verdict) {
+    fn verdict(&self, shared: &Shared, job: &Job, file: &File, generation: u64, verdict: Verdict) {
         let p = &job.pending;
         match verdict {
             Verdict::Clean => {
@@ -367,7 +397,7 @@ impl Blocker {
                 }
                 self.answer(p, true);
                 if self.opts.kernel_cache {
-                    self.kernel_ignore(&job.opened.file, job.key);
+                    self.kernel_ignore(file, job.key);
                 }
             }
             Verdict::Infected(matches) => {

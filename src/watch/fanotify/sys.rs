@@ -146,7 +146,11 @@ impl Group {
     }
 
     /// Answer the permission event whose descriptor is `fd`: allow, or deny
-    /// (the opener gets `EPERM`). `fd` must still be open.
+    /// (the opener gets `EPERM`). `fd` must be the event's own descriptor,
+    /// still open: the kernel finds the event by the number alone, so a
+    /// number closed and reused by a later event would answer that one. The
+    /// caller keeps the event's `OwnedFd` alive across this call and closes it
+    /// only afterwards (the backend's `Pending` does so under its lock).
     pub fn respond(&self, fd: RawFd, allow: bool) -> io::Result<()> {
         let resp = libc::fanotify_response {
             fd,
@@ -158,7 +162,9 @@ impl Group {
         };
         let len = std::mem::size_of::<libc::fanotify_response>();
         // SAFETY: `resp` is a plain struct of `len` bytes that outlives the call;
-        // the kernel only reads it.
+        // the kernel only reads it. Memory safety does not depend on `fd`, but
+        // correctness does: the caller holds the event's descriptor open until
+        // this write returns, so `fd` cannot name another event.
         let n = unsafe { libc::write(self.fd.as_raw_fd(), (&raw const resp).cast(), len) };
         if n < 0 {
             return Err(io::Error::last_os_error());
