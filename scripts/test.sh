@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v clamscan >/dev/null || need+=(clamav)
 [ -f /usr/share/clamav-testfiles/clam.exe ] || need+=(clamav-testfiles)
+[ -x /usr/bin/time ] || need+=(time)          # peak memory of one child
+command -v strace >/dev/null || need+=(strace) # fsync order of new directories
+command -v setpriv >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

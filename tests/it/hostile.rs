@@ -73,7 +73,12 @@ fn truncated_while_scanned_never_kills_the_scanner() {
 pub struct Measured {
     pub out: Output,
     pub wall: Duration,
-    /// Peak RSS in KiB (`getrusage` of this child alone, through `wait4`).
+    /// Peak RSS in KiB of the command alone, as GNU time reports it.
+    ///
+    /// Not `wait4`'s rusage: a child forked (or vforked) from this test process
+    /// carries the test process's own resident pages into its peak until it
+    /// execs, so parallel tests holding large buffers would be counted.
+    /// `/usr/bin/time` is a small process whose fork inherits almost nothing.
     pub max_rss_kib: u64,
 }
 
@@ -102,7 +107,27 @@ impl Measured {
 #[allow(clippy::zombie_processes)]
 pub fn run_measured(cmd: &mut Command, limit: Duration) -> Measured {
     let start = Instant::now();
-    let mut child = cmd
+    let rss_file = tempfile::NamedTempFile::new().unwrap();
+    assert!(
+        Path::new("/usr/bin/time").exists(),
+        "/usr/bin/time is missing: install the Debian package time"
+    );
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(rss_file.path())
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => timed.env(k, v),
+            None => timed.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    let mut child = timed
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -118,7 +143,7 @@ pub fn run_measured(cmd: &mut Command, limit: Duration) -> Measured {
     let out_t = drain(Box::new(child.stdout.take().unwrap()));
     let err_t = drain(Box::new(child.stderr.take().unwrap()));
     let pid = child.id() as libc::pid_t;
-    let (status, rusage) = loop {
+    let (status, _) = loop {
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 writes to both out-parameters.
         let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -135,15 +160,26 @@ pub fn run_measured(cmd: &mut Command, limit: Duration) -> Measured {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    // GNU time exits with the command's status, and notes a signal in its report.
+    let report = fs::read_to_string(rss_file.path()).unwrap_or_default();
+    let killed_by = report
+        .lines()
+        .find_map(|l| l.strip_prefix("Command terminated by signal "))
+        .and_then(|n| n.trim().parse::<i32>().ok());
+    let max_rss_kib = report
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in the report of /usr/bin/time: {report:?}"));
     let out = Output {
-        status: std::process::ExitStatus::from_raw(status),
+        status: std::process::ExitStatus::from_raw(killed_by.unwrap_or(status)),
         stdout: out_t.join().unwrap(),
         stderr: err_t.join().unwrap(),
     };
     Measured {
         out,
         wall: start.elapsed(),
-        max_rss_kib: rusage.ru_maxrss as u64,
+        max_rss_kib,
     }
 }
 

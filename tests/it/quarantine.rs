@@ -1047,13 +1047,13 @@ fn quarantine_below_traverse_only_directories_as_nobody() {
 
 /// Every directory made for the home and the vault is made durable: after each
 /// successful `mkdir`, the directory that holds it is fsynced (seen with
-/// `strace`; skipped where it is not installed).
+/// `strace`, which `scripts/test.sh` installs).
 #[test]
 fn created_home_and_vault_directories_are_fsynced_in_their_parent() {
-    if Command::new("strace").arg("-V").output().is_err() {
-        eprintln!("strace not installed; skipped");
-        return;
-    }
+    assert!(
+        Command::new("strace").arg("-V").output().is_ok(),
+        "strace is missing: install the Debian package strace"
+    );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let home = d.join("a/b/home");
