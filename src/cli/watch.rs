@@ -49,7 +49,8 @@ pub struct WatchArgs {
     /// With --block: answer every open within this time (e.g. 5s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_deadline)]
     deadline: Duration,
-    /// With --block: what to answer when a scan fails or misses the deadline.
+    /// With --block: what to answer when a scan fails, misses the deadline,
+    /// or is skipped (a file over --max-filesize, say).
     #[arg(long, value_enum, default_value = "allow")]
     on_error: OnError,
     /// With --block: allow blocking on / (every open on the machine would wait on ward).

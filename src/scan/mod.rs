@@ -330,7 +330,9 @@ impl Scanner {
                     // Only a file that reported size 0 gets here (`load` reads one
                     // byte more than allowed to tell).
                     (0, Verdict::Skipped(SkipReason::TooLarge { size: n, limit }))
-                } else if n > input::MAX_READ {
+                } else if n > input::MAX_READ && matches!(data, input::Data::Buffer(_)) {
+                    // Read (a file that reported size 0), not mapped: a mapped
+                    // file of any size is scanned.
                     (0, Verdict::Skipped(SkipReason::TooLargeToRead { size: n }))
                 } else {
                     let m = self.scan_hay(&inner, bytes, Geometry::plain(bytes.len()), None, true);

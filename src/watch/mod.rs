@@ -100,8 +100,8 @@ impl BlockOptions {
         self
     }
 
-    /// On a scan error or a missed deadline, deny the open rather than allow
-    /// it (default: allow).
+    /// On a scan error, a missed deadline or a skipped scan, deny the open
+    /// rather than allow it (default: allow).
     pub fn deny_on_error(&mut self, yes: bool) -> &mut Self {
         self.deny_on_error = yes;
         self

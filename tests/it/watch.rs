@@ -8,6 +8,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -581,4 +582,66 @@ fn block_records_an_open_allowed_by_the_deadline_as_allowed() {
     let t = threats_json(&d.home);
     assert!(t.iter().all(|t| t["result"] != "denied"), "{log}");
     assert!(t.iter().any(|t| t["result"] == "allowed"), "{log}");
+}
+
+#[test]
+fn block_answers_a_skipped_file_as_unverified() {
+    if fanotify_available().is_err() {
+        return;
+    }
+    let d = dirs();
+    let clean = d.root.join("clean.txt");
+    fs::write(&clean, [b'x'; 100]).unwrap();
+    let w = Watch::start(
+        &d.home,
+        &["--block", "--on-error", "deny", "--max-filesize", "10"],
+        &[&d.root],
+    );
+    // Over --max-filesize: not scanned, so no verdict, so denied as asked.
+    let (ok, _, err) = cat(&clean);
+    assert!(!ok && err.contains("Operation not permitted"), "{err}");
+    w.wait_line("clean.txt: open denied without a verdict: not scanned: Size 100 exceeds");
+    w.stop();
+}
+
+#[test]
+fn block_scans_a_file_too_large_to_read() {
+    use std::os::unix::fs::FileExt;
+    if fanotify_available().is_err() {
+        return;
+    }
+    let d = dirs();
+    let db = d.home.with_file_name("marker.ndb");
+    fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
+    // Allocated (so not scanned as a sparse file) and past the 1 GiB read
+    // limit: only a map can scan it.
+    let big = d.root.join("big.bin");
+    let f = fs::File::create(&big).unwrap();
+    let size: i64 = (1 << 30) + (100 << 20);
+    // SAFETY: fallocate on a descriptor this test owns; no memory is passed.
+    let r = unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, size) };
+    if r != 0 {
+        // A filesystem without fallocate: nothing to show here.
+        return;
+    }
+    f.write_all_at(b"WARD-TEST-MARKER", size as u64 - 16)
+        .unwrap();
+    drop(f);
+    let w = Watch::start(
+        &d.home,
+        &[
+            "--block",
+            "--action",
+            "report",
+            "--deadline",
+            "60s",
+            "-d",
+            db.to_str().unwrap(),
+        ],
+        &[&d.root],
+    );
+    let o = run(Command::new("head").args(["-c", "1"]).arg(&big));
+    assert!(!o.status.success(), "allowed; log:\n{}", w.log());
+    w.wait_line("open denied (pid ");
+    w.stop();
 }

@@ -15,7 +15,10 @@
 //! (ward's workers open the files they scan). Every other event is answered
 //! within the deadline: a scan that takes longer, or that fails, is answered
 //! allow (or deny with `deny_on_error`), and a full scanning queue is answered
-//! the same way at once. On shutdown every pending event is allowed.
+//! the same way at once. A file left unscanned (over `--max-filesize`, past
+//! `--max-scantime`, or too large to read and impossible to map) has no
+//! verdict either and is answered the same way, and logged. On shutdown every
+//! pending event is allowed.
 //!
 //! **Cheap reopens.** Verdicts are cached by (dev, inode, size, mtime, ctime)
 //! and a cached file is answered by the reading thread without a scan.
@@ -42,7 +45,7 @@ use super::cache::{Cached, FileKey};
 use super::threats::{Threat, ThreatAction, ThreatResult};
 use super::{Action, BlockOptions, Notice, Shared, WatchError, Why, spawn, worker};
 use crate::scan::input::Opened;
-use crate::{Scanner, Verdict};
+use crate::{Scanner, SkipReason, Verdict};
 
 /// Permission events waiting for a scanning thread; beyond this the event is
 /// answered at once as on an error.
@@ -380,8 +383,13 @@ impl Blocker {
                 file,
                 size: job.size,
             };
+            // Files too large to read are mapped under a read lease: the
+            // lease is refused while anyone (an opener waiting here for
+            // write access included) has the file open for writing, and while
+            // it is held a truncation waits for the scan, so the map cannot
+            // fault. Without a lease the file is read, or left unverified.
             let (generation, sc) = shared.sigs.scanner(&mut slot, |sc| {
-                sc.mmap(false).max_filesize(max);
+                sc.mmap(true).max_filesize(max);
             });
             let report = sc.scan_opened(&opened, &job.pending.path);
             self.verdict(shared, &job, &opened.file, generation, report.verdict);
@@ -432,9 +440,12 @@ impl Blocker {
                     self.denied(shared, p, names);
                 }
             }
-            Verdict::Skipped(_) => {
+            // Not a regular file (a device, say): nothing to scan.
+            Verdict::Skipped(SkipReason::Special(_)) => {
                 self.answer(p, true);
             }
+            // Too large, or too slow to scan: no verdict, like an error.
+            Verdict::Skipped(why) => self.unverified(shared, p, &format!("not scanned: {why}")),
             Verdict::Error(e) => self.unverified(shared, p, &e.to_string()),
         }
     }
