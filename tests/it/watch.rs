@@ -28,7 +28,13 @@ struct Watch {
 
 impl Watch {
     fn start(home: &Path, args: &[&str], roots: &[&Path]) -> Watch {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        Watch::start_with(Command::new(env!("CARGO_BIN_EXE_ward")), home, args, roots)
+    }
+
+    /// Start through `cmd`, which runs ward (directly, or through a wrapper
+    /// that execs it).
+    fn start_with(mut cmd: Command, home: &Path, args: &[&str], roots: &[&Path]) -> Watch {
+        let mut child = cmd
             .arg("--home")
             .arg(home)
             .arg("watch")
@@ -643,5 +649,40 @@ fn block_scans_a_file_too_large_to_read() {
     let o = run(Command::new("head").args(["-c", "1"]).arg(&big));
     assert!(!o.status.success(), "allowed; log:\n{}", w.log());
     w.wait_line("open denied (pid ");
+    w.stop();
+}
+
+#[test]
+fn block_never_denies_a_clean_open_for_want_of_descriptors() {
+    if fanotify_available().is_err() || Command::new("prlimit").arg("-V").output().is_err() {
+        return;
+    }
+    let d = dirs();
+    let n = 400;
+    for i in 0..n {
+        fs::write(d.root.join(format!("c{i}.txt")), b"clean\n").unwrap();
+    }
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--nofile=256:256").arg(env!("CARGO_BIN_EXE_ward"));
+    let w = Watch::start_with(cmd, &d.home, &["--block"], &[&d.root]);
+    // Far more opens waiting at once than ward has descriptors for: they
+    // pile up in the kernel while ward is stopped, and its first read after
+    // it goes on finds them all.
+    w.signal(libc::SIGSTOP);
+    let root = Arc::new(d.root.clone());
+    let opens: Vec<_> = (0..n)
+        .map(|i| {
+            let root = Arc::clone(&root);
+            std::thread::spawn(move || fs::File::open(root.join(format!("c{i}.txt"))).map(drop))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    w.signal(libc::SIGCONT);
+    let denied: Vec<_> = opens
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.join().unwrap().err().map(|e| format!("c{i}.txt: {e}")))
+        .collect();
+    assert!(denied.is_empty(), "{denied:?}; log:\n{}", w.log());
     w.stop();
 }

@@ -20,6 +20,12 @@
 //! verdict either and is answered the same way, and logged. On shutdown every
 //! pending event is allowed.
 //!
+//! **Never run out of descriptors.** The kernel opens a descriptor for every
+//! event read and denies an event it cannot open one for, which would turn a
+//! clean open into `EPERM`. The soft descriptor limit is raised to the hard
+//! one at start, the scanning queue is sized from it, and a read never asks
+//! for more events than there are descriptors left for.
+//!
 //! **Cheap reopens.** Verdicts are cached by (dev, inode, size, mtime, ctime)
 //! and a cached file is answered by the reading thread without a scan.
 //! Optionally ([`super::BlockOptions::kernel_cache`]) a clean file also gets
@@ -47,9 +53,36 @@ use super::{Action, BlockOptions, Notice, Shared, WatchError, Why, spawn, worker
 use crate::scan::input::Opened;
 use crate::{Scanner, SkipReason, Verdict};
 
-/// Permission events waiting for a scanning thread; beyond this the event is
-/// answered at once as on an error.
+/// At most this many permission events wait for a scanning thread; beyond
+/// the queue (smaller when descriptors are scarce, see [`Capacity`]) an event
+/// is answered at once as on an error.
 const QUEUE: usize = 1024;
+/// Descriptors kept free for everything else ward opens (files scanned by the
+/// inotify workers, walks, the vault, the threat log), at most.
+const RESERVE: u64 = 512;
+
+/// How many events ward can hold at once, from the descriptor limit. Every
+/// event read holds a descriptor until it is answered, and one being scanned
+/// holds a duplicate too; an event the kernel cannot open a descriptor for is
+/// denied by the kernel, so reads never take more events than there is room for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Capacity {
+    /// Scanning queue length.
+    queue: usize,
+    /// Event descriptors held at once, at most.
+    events: usize,
+}
+
+impl Capacity {
+    fn from_limit(nofile: u64) -> Capacity {
+        let reserve = RESERVE.min(nofile / 2);
+        let queue = (nofile.saturating_sub(reserve) / 2).clamp(1, QUEUE as u64) as usize;
+        Capacity {
+            queue,
+            events: 2 * queue,
+        }
+    }
+}
 /// At most this many files get a kernel ignore mark (each pins an inode).
 const MAX_IGNORE_MARKS: usize = 100_000;
 
@@ -83,6 +116,9 @@ pub(crate) struct Blocker {
     deadline_rx: Receiver<(Instant, Arc<Pending>)>,
     jobs: Sender<Job>,
     job_rx: Receiver<Job>,
+    capacity: Capacity,
+    /// Event descriptors open now (read and not yet answered).
+    held: AtomicUsize,
 }
 
 impl std::fmt::Debug for Blocker {
@@ -136,8 +172,10 @@ impl Blocker {
             ),
             _ => e.to_string(),
         })?;
+        let nofile = sys::raise_nofile_limit().unwrap_or(1024);
+        let capacity = Capacity::from_limit(nofile);
         let (deadlines, deadline_rx) = unbounded();
-        let (jobs, job_rx) = bounded(QUEUE);
+        let (jobs, job_rx) = bounded(capacity.queue);
         Ok(Blocker {
             group,
             opts,
@@ -148,6 +186,8 @@ impl Blocker {
             deadline_rx,
             jobs,
             job_rx,
+            capacity,
+            held: AtomicUsize::new(0),
         })
     }
 
@@ -212,6 +252,7 @@ impl Blocker {
         let _ = self.group.respond(fd.as_raw_fd(), allow);
         p.answered.store(true, Ordering::Release);
         drop(fd);
+        self.held.fetch_sub(1, Ordering::AcqRel);
         true
     }
 
@@ -245,7 +286,18 @@ impl Blocker {
                     continue;
                 }
             }
-            let batch = match self.group.read(&mut buf) {
+            // No more events than there are descriptors for: the kernel
+            // denies an event it cannot open one for.
+            let room = self
+                .capacity
+                .events
+                .saturating_sub(self.held.load(Ordering::Acquire));
+            if room == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+            let len = buf.len().min(room * sys::EVENT_LEN);
+            let batch = match self.group.read(&mut buf[..len]) {
                 Ok(b) => b,
                 Err(e) => {
                     shared.notice(Notice::Error(format!("fanotify: reading events: {e}")));
@@ -258,6 +310,7 @@ impl Blocker {
                 });
                 shared.request_rescan();
             }
+            self.held.fetch_add(batch.events.len(), Ordering::AcqRel);
             for ev in batch.events {
                 self.event(shared, ev);
             }
@@ -502,5 +555,19 @@ impl Blocker {
         for (_, p) in queue.drain(..).chain(self.deadline_rx.try_iter()) {
             self.answer(&p, true);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_follows_the_descriptor_limit() {
+        assert_eq!(Capacity::from_limit(1 << 20).queue, QUEUE);
+        assert_eq!(Capacity::from_limit(2048).queue, (2048 - 512) / 2);
+        assert_eq!(Capacity::from_limit(256).queue, 64);
+        assert_eq!(Capacity::from_limit(256).events, 128);
+        assert_eq!(Capacity::from_limit(0).queue, 1);
     }
 }

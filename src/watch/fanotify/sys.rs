@@ -173,6 +173,32 @@ impl Group {
     }
 }
 
+/// The size of one permission event as read (no information records).
+pub const EVENT_LEN: usize = std::mem::size_of::<libc::fanotify_event_metadata>();
+
+/// Raise the soft limit on open descriptors to the hard limit; returns the
+/// soft limit in force afterwards. The kernel opens a descriptor for every
+/// permission event read, and an event it cannot open one for is denied.
+pub fn raise_nofile_limit() -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into `lim`, which outlives the call.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) })?;
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit reads one rlimit from `raised`, which outlives the call.
+        if check(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) }).is_ok() {
+            lim = raised;
+        }
+    }
+    Ok(lim.rlim_cur)
+}
+
 /// Whether some process (this one included) has the file open for writing:
 /// a read lease is refused exactly then. `None` when a lease cannot tell (not
 /// the owner of the file and no `CAP_LEASE`, or a filesystem without leases).
