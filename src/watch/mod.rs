@@ -337,6 +337,8 @@ pub(crate) struct Shared {
     rescan_pending: AtomicBool,
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
     blocker: Option<Arc<fanotify::Blocker>>,
+    /// The allow list as it was when the current signatures were loaded.
+    allow_stamp: Mutex<Option<reload::Stamp>>,
 }
 
 impl Shared {
@@ -482,6 +484,7 @@ impl Watcher {
         let vault = Vault::open(home)?;
         let log = ThreatLog::open(home)?;
         let skip = std::fs::canonicalize(home).unwrap_or_else(|_| home.to_owned());
+        let allow_list = skip.join(crate::quarantine::ALLOW_LIST);
         let blocker = match &opts.block {
             Some(b) => Some(Arc::new(
                 fanotify::Blocker::new(b.clone()).map_err(WatchError::Fanotify)?,
@@ -506,6 +509,7 @@ impl Watcher {
             rescan_pending: AtomicBool::new(false),
             watcher: Mutex::new(None),
             blocker,
+            allow_stamp: Mutex::new(reload::Stamp::of(&allow_list)),
             opts,
         });
         let mut threads = Vec::new();

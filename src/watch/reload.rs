@@ -3,7 +3,8 @@
 //! an update tool writes in several steps). The new set is compiled on this
 //! thread while the workers go on with the old one.
 
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -57,7 +58,44 @@ pub(crate) fn start(
     Ok((tx, db_watcher))
 }
 
-fn reload(shared: &Shared) {
+/// When a file was last changed, as far as telling a new version goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    /// The file's stamp, or `None` when it is not there.
+    pub(crate) fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// The home's allow list.
+fn allow_list(shared: &Shared) -> PathBuf {
+    shared.skip.join(crate::quarantine::ALLOW_LIST)
+}
+
+/// Whether the allow list changed since the current signatures were loaded.
+pub(crate) fn allow_list_changed(shared: &Shared) -> bool {
+    let now = Stamp::of(&allow_list(shared));
+    *shared.allow_stamp.lock().unwrap_or_else(|p| p.into_inner()) != now
+}
+
+/// Reload now, on this thread.
+pub(crate) fn reload(shared: &Shared) {
+    // Taken before loading: the new set holds at least this version.
+    let stamp = Stamp::of(&allow_list(shared));
+    *shared.allow_stamp.lock().unwrap_or_else(|p| p.into_inner()) = stamp;
     match shared.sigs.reload() {
         Ok(n) => {
             if let Some(b) = &shared.blocker {
@@ -69,17 +107,16 @@ fn reload(shared: &Shared) {
     }
 }
 
-/// Watch each database: a directory recursively, a file through its parent
+/// Watch each database and the home's allow list (which `quarantine restore
+/// --allow` appends to): a directory recursively, a file through its parent
 /// directory (update tools and editors replace files by renaming).
 fn watch_databases(shared: &Shared, tx: Sender<Trigger>) -> Option<notify::RecommendedWatcher> {
-    if shared.opts.databases.is_empty() {
-        return None;
-    }
     let dbs: Vec<PathBuf> = shared
         .opts
         .databases
         .iter()
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        .chain([allow_list(shared)])
         .collect();
     let wanted = dbs.clone();
     let handler = move |ev: notify::Result<notify::Event>| {

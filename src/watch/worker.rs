@@ -5,13 +5,13 @@
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::cache::{Cached, FileKey};
 use super::threats::{Threat, ThreatAction, ThreatResult};
-use super::{Action, Notice, Shared, Why};
+use super::{Action, Notice, Shared, Why, reload};
 use crate::quarantine::{Target, TargetOpen};
 use crate::{Match, Scanner, VaultError, Verdict};
 
@@ -78,7 +78,7 @@ fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
                 let names = matches.iter().map(|m| m.name.clone()).collect();
                 shared.cache.insert(k, generation, Cached::Infected(names));
             }
-            act(shared, &target, &matches);
+            act(shared, slot, &target, &matches);
         }
         Verdict::Error(e) => shared.notice(Notice::ScanError {
             path: path.to_owned(),
@@ -89,7 +89,7 @@ fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
 }
 
 /// Quarantine or report an infected file, log it and tell the caller.
-fn act(shared: &Shared, target: &Target, matches: &[Match]) {
+fn act(shared: &Shared, slot: &mut Option<(u64, Scanner)>, target: &Target, matches: &[Match]) {
     let names = matches.iter().map(|m| m.name.to_string()).collect();
     let threat = match shared.opts.action {
         Action::Report => Threat::new(
@@ -105,6 +105,9 @@ fn act(shared: &Shared, target: &Target, matches: &[Match]) {
                 ThreatAction::Quarantine,
                 ThreatResult::Quarantined,
             );
+            if allowed_meanwhile(shared, slot, target) {
+                return;
+            }
             match shared.vault.quarantine(target, matches) {
                 Ok(id) => t.quarantine_id = Some(id),
                 // Still being written: nothing was moved, and the writer's
@@ -119,6 +122,58 @@ fn act(shared: &Shared, target: &Target, matches: &[Match]) {
         }
     };
     record(shared, &threat);
+}
+
+/// How long a worker waits for a restore of the file it is about to take.
+const RESTORE_WAIT: Duration = Duration::from_secs(2);
+
+/// Just before taking a file: a restore of it may be under way (`quarantine
+/// restore` puts the file back first, then appends to the allow list with
+/// `--allow`, then deletes the vault entry), or the allow list may have
+/// changed since the signatures were loaded (the reload waits for it to
+/// settle). Wait for such a restore to end; when the allow list changed,
+/// reload now and scan again. True when the file is no longer a threat.
+fn allowed_meanwhile(shared: &Shared, slot: &mut Option<(u64, Scanner)>, target: &Target) -> bool {
+    wait_for_restore(shared, target);
+    if !reload::allow_list_changed(shared) {
+        return false;
+    }
+    reload::reload(shared);
+    let key = FileKey::of(&target.opened().file).ok();
+    let max = shared.opts.max_filesize;
+    let (generation, scanner) = shared.sigs.scanner(slot, |sc| {
+        sc.max_filesize(max);
+    });
+    match scanner.scan_opened(target.opened(), target.path()).verdict {
+        Verdict::Clean => {
+            if let Some(k) = key {
+                shared.cache.insert(k, generation, Cached::Clean);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Wait (a little) while the vault holds an entry that this very file was
+/// restored from: same path, size and modification time.
+fn wait_for_restore(shared: &Shared, target: &Target) {
+    let Ok(meta) = target.opened().file.metadata() else {
+        return;
+    };
+    let (size, mtime) = (meta.len(), meta.modified().ok());
+    let deadline = Instant::now() + RESTORE_WAIT;
+    while !shared.stopped() && Instant::now() < deadline {
+        let restoring = shared.vault.list().is_ok_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.path == target.path() && e.size == size && Some(e.mtime) == mtime)
+        });
+        if !restoring {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Append to the threat log and tell the caller; a failed append is told too.

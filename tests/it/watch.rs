@@ -686,3 +686,33 @@ fn block_never_denies_a_clean_open_for_want_of_descriptors() {
     assert!(denied.is_empty(), "{denied:?}; log:\n{}", w.log());
     w.stop();
 }
+
+#[test]
+fn a_file_restored_with_allow_stays() {
+    let d = dirs();
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    let bad = d.root.join("keep.com");
+    fs::write(&bad, eicar()).unwrap();
+    wait_gone(&bad, &w);
+    w.wait_line("keep.com: Eicar-Test-Signature FOUND; quarantined");
+    let ids = vault_ids(&d.home);
+    assert_eq!(ids.len(), 1);
+    let o =
+        run(ward()
+            .arg("--home")
+            .arg(&d.home)
+            .args(["quarantine", "restore", "--allow", &ids[0]]));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The watcher sees the file come back at once; it must not take it again.
+    w.wait_line("signatures reloaded");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(bad.exists(), "taken again; log:\n{}", w.log());
+    let log = w.stop();
+    assert!(vault_ids(&d.home).is_empty(), "{log}");
+    assert_eq!(threats_json(&d.home).len(), 1, "{log}");
+}
