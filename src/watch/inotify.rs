@@ -68,6 +68,7 @@ pub(crate) fn start(shared: &Arc<Shared>) -> Result<Events, WatchError> {
             Ok(()) => {}
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
                 lost.store(true, Ordering::Relaxed);
+                shared.degraded.store(true, Ordering::Release);
                 shared.notice(Notice::WatchLimit {
                     error: limit_message(&e),
                 });
@@ -104,11 +105,7 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, events: &Events) {
             due.saturating_duration_since(Instant::now()).min(TICK)
         });
         match events.rx.recv_timeout(wait) {
-            Ok(ev) => {
-                if handle(shared, ev, &mut created) {
-                    degraded.get_or_insert_with(Instant::now);
-                }
-            }
+            Ok(ev) => handle(shared, ev, &mut created),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
@@ -126,6 +123,11 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, events: &Events) {
             });
             shared.request_rescan();
         }
+        // Set by whichever thread ran out of watches: at start, while
+        // watching a new directory, or here.
+        if degraded.is_none() && shared.degraded.load(Ordering::Acquire) {
+            degraded = Some(Instant::now());
+        }
         if let Some(since) = degraded
             && since.elapsed() >= shared.opts.degraded_rescan
         {
@@ -135,24 +137,25 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, events: &Events) {
     }
 }
 
-/// One event. Returns true when a directory could not be watched.
+/// One event.
 fn handle(
     shared: &Shared,
     ev: notify::Result<notify::Event>,
     created: &mut HashMap<PathBuf, Instant>,
-) -> bool {
+) {
     let ev = match ev {
         Ok(ev) => ev,
         Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
+            shared.degraded.store(true, Ordering::Release);
             shared.notice(Notice::WatchLimit {
                 error: limit_message(&e),
             });
             shared.request_rescan();
-            return true;
+            return;
         }
         Err(e) => {
             shared.notice(Notice::Error(format!("inotify: {e}")));
-            return false;
+            return;
         }
     };
     if ev.need_rescan() {
@@ -160,13 +163,13 @@ fn handle(
             what: "the kernel's inotify queue",
         });
         shared.request_rescan();
-        return false;
+        return;
     }
     let Some(path) = ev.paths.first() else {
-        return false;
+        return;
     };
     if shared.skipped(path) {
-        return false;
+        return;
     }
     match ev.kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
@@ -190,7 +193,6 @@ fn handle(
         }
         _ => {}
     }
-    false
 }
 
 /// The walking thread: new directories and full rescans.
@@ -224,6 +226,7 @@ fn add_watch(shared: &Shared, dir: &Path) {
     match w.watch(dir, RecursiveMode::Recursive) {
         Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
             drop(guard);
+            shared.degraded.store(true, Ordering::Release);
             shared.notice(Notice::WatchLimit {
                 error: limit_message(&e),
             });

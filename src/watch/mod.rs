@@ -335,6 +335,9 @@ pub(crate) struct Shared {
     walks: Sender<inotify::WalkJob>,
     skip: PathBuf,
     rescan_pending: AtomicBool,
+    /// Some directory could not be watched (out of inotify watches): the
+    /// trees are rescanned periodically from then on.
+    degraded: AtomicBool,
     watcher: Mutex<Option<notify::RecommendedWatcher>>,
     blocker: Option<Arc<fanotify::Blocker>>,
     /// The allow list as it was when the current signatures were loaded.
@@ -507,6 +510,7 @@ impl Watcher {
             walks: walk_tx,
             skip,
             rescan_pending: AtomicBool::new(false),
+            degraded: AtomicBool::new(false),
             watcher: Mutex::new(None),
             blocker,
             allow_stamp: Mutex::new(reload::Stamp::of(&allow_list)),
