@@ -35,6 +35,11 @@ impl FileKey {
         })
     }
 
+    /// The file's (device, inode).
+    pub fn inode(&self) -> (u64, u64) {
+        (self.dev, self.ino)
+    }
+
     /// The file's size.
     pub fn size(&self) -> u64 {
         self.size

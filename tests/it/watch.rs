@@ -716,3 +716,25 @@ fn a_file_restored_with_allow_stays() {
     assert!(vault_ids(&d.home).is_empty(), "{log}");
     assert_eq!(threats_json(&d.home).len(), 1, "{log}");
 }
+
+#[test]
+fn block_logs_repeated_denials_of_one_file_once() {
+    if fanotify_available().is_err() {
+        return;
+    }
+    let d = dirs();
+    let bad = d.root.join("bad.com");
+    fs::write(&bad, eicar()).unwrap();
+    let w = Watch::start(&d.home, &["--block", "--action", "report"], &[&d.root]);
+    for _ in 0..5 {
+        assert!(!cat(&bad).0);
+    }
+    w.wait_line("open denied (pid ");
+    let log = w.stop();
+    let denied = threats_json(&d.home)
+        .into_iter()
+        .filter(|t| t["result"] == "denied")
+        .count();
+    assert_eq!(denied, 1, "{log}");
+    assert_eq!(log.matches("open denied (pid ").count(), 1, "{log}");
+}

@@ -36,7 +36,7 @@ mod sys;
 
 pub(crate) use sys::open_for_writing;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -85,6 +85,40 @@ impl Capacity {
 }
 /// At most this many files get a kernel ignore mark (each pins an inode).
 const MAX_IGNORE_MARKS: usize = 100_000;
+/// A denied open of a file already known to be infected is logged at most
+/// once per inode in this time (a program retrying in a loop would fill the
+/// threat log otherwise).
+const DENIAL_LOG_EVERY: Duration = Duration::from_secs(60);
+/// Inodes whose last logged denial is remembered, at most.
+const DENIAL_LOG_INODES: usize = 4096;
+
+/// When a denial was last logged, per inode.
+#[derive(Default)]
+struct DenialLog {
+    last: Mutex<HashMap<(u64, u64), Instant>>,
+}
+
+impl DenialLog {
+    /// Whether a denied open of `inode` is to be logged now.
+    fn due(&self, inode: (u64, u64)) -> bool {
+        let now = Instant::now();
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = last.get(&inode)
+            && now.duration_since(*at) < DENIAL_LOG_EVERY
+        {
+            return false;
+        }
+        if last.len() >= DENIAL_LOG_INODES && !last.contains_key(&inode) {
+            last.retain(|_, at| now.duration_since(*at) < DENIAL_LOG_EVERY);
+            if last.len() >= DENIAL_LOG_INODES {
+                // Still full of recent ones: forget them rather than grow.
+                last.clear();
+            }
+        }
+        last.insert(inode, now);
+        true
+    }
+}
 
 /// One permission event's answer, given once by whoever comes first: the
 /// scanning thread or the deadline.
@@ -119,6 +153,7 @@ pub(crate) struct Blocker {
     capacity: Capacity,
     /// Event descriptors open now (read and not yet answered).
     held: AtomicUsize,
+    denial_log: DenialLog,
 }
 
 impl std::fmt::Debug for Blocker {
@@ -188,6 +223,7 @@ impl Blocker {
             job_rx,
             capacity,
             held: AtomicUsize::new(0),
+            denial_log: DenialLog::default(),
         })
     }
 
@@ -363,7 +399,14 @@ impl Blocker {
                 return;
             }
             Some(Cached::Infected(names)) => {
-                // The path first: answering closes the descriptor.
+                // Known infected: deny at once; log it once a minute per
+                // inode at most (the path first: answering closes the
+                // descriptor).
+                let log = key.is_none_or(|k| self.denial_log.due(k.inode()));
+                if !log {
+                    self.answer(&pending, false);
+                    return;
+                }
                 pending.path = proc_path(fd);
                 self.answer(&pending, false);
                 let names = names.iter().map(|n| n.to_string()).collect();
@@ -490,6 +533,10 @@ impl Blocker {
                         shared.submit(p.path.clone(), Why::Closed);
                     }
                 } else {
+                    // Logged now: cached denials of this inode stay quiet a while.
+                    if let Some(k) = job.key {
+                        self.denial_log.due(k.inode());
+                    }
                     self.denied(shared, p, names);
                 }
             }
@@ -561,6 +608,18 @@ impl Blocker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn denials_are_logged_once_a_minute_per_inode() {
+        let log = DenialLog::default();
+        assert!(log.due((1, 1)));
+        assert!(!log.due((1, 1)));
+        assert!(log.due((1, 2)));
+        for i in 0..2 * DENIAL_LOG_INODES as u64 {
+            log.due((2, i));
+        }
+        assert!(log.last.lock().unwrap().len() <= DENIAL_LOG_INODES);
+    }
 
     #[test]
     fn capacity_follows_the_descriptor_limit() {
