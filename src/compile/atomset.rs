@@ -26,8 +26,10 @@ struct Table {
 
 const EMPTY: u32 = u32::MAX;
 
+const HASH_MUL: u32 = 0x9E37_79B1;
+
 fn hash(k: u32) -> u32 {
-    k.wrapping_mul(0x9E37_79B1)
+    k.wrapping_mul(HASH_MUL)
 }
 
 impl Table {
@@ -98,6 +100,8 @@ pub struct AtomSet {
     /// Bit `hash(w) >> shift` is set for every 4-byte key `w`.
     filter: Vec<u64>,
     shift: u32,
+    /// Probe eight windows at a time with AVX2 (`super::simd`).
+    avx2: bool,
     /// Exact 4-byte key -> index into `groups`.
     table: Table,
     /// Atom ids per key, 3-byte atoms before 4-byte ones.
@@ -166,6 +170,7 @@ impl AtomSet {
         AtomSet {
             filter,
             shift,
+            avx2: super::simd::available(),
             table: Table::new(&entries),
             groups,
             tiny,
@@ -191,6 +196,24 @@ impl AtomSet {
     pub fn for_each(&self, hay: &[u8], mut f: impl FnMut(u32, usize) -> bool) {
         let n = hay.len();
         let mut p = 0;
+        #[cfg(target_arch = "x86_64")]
+        if self.tiny.is_none() && self.avx2 {
+            while p + 16 <= n {
+                // SAFETY: `self.avx2` is set only when the CPU has AVX2, and
+                // `hay` holds `p + 16` bytes.
+                let mut m =
+                    unsafe { super::simd::probe8(&self.filter, self.shift, HASH_MUL, hay, p) };
+                while m != 0 {
+                    let i = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let w = u32::from_le_bytes(hay[p + i..p + i + 4].try_into().unwrap_or([0; 4]));
+                    if !self.quad(w, p + i, &mut f) {
+                        return;
+                    }
+                }
+                p += 8;
+            }
+        }
         if self.tiny.is_none() {
             // Four positions per 8-byte load; the filter probes are independent,
             // so their cache misses overlap.
@@ -312,5 +335,44 @@ mod tests {
             &[b"abc", b"abcd", b"cda", b"dabc", b"zz\xff\x00", b"bbbb"],
             &alphabet,
         );
+    }
+
+    #[test]
+    fn many_atoms_vectorised_and_scalar_agree_with_naive() {
+        // A set the size of real ones, over a small alphabet so hits are dense:
+        // exercises the AVX2 probe (where the CPU has it) and the scalar loop.
+        let mut seed = 99u64;
+        let mut next = |k: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % k
+        };
+        let owned: Vec<Vec<u8>> = (0..300)
+            .map(|_| {
+                (0..3 + next(2))
+                    .map(|_| b"abcd"[next(4) as usize])
+                    .collect()
+            })
+            .collect();
+        let mut atoms: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+        atoms.sort();
+        atoms.dedup();
+        check(&atoms, b"abcde");
+        let scalar = AtomSet {
+            avx2: false,
+            ..AtomSet::new(atoms.iter().copied())
+        };
+        let vector = AtomSet::new(atoms.iter().copied());
+        let hay: Vec<u8> = (0..5000).map(|_| b"abcde"[next(5) as usize]).collect();
+        let collect = |set: &AtomSet| {
+            let mut got = Vec::new();
+            set.for_each(&hay, |id, p| {
+                got.push((id, p));
+                true
+            });
+            got
+        };
+        assert_eq!(collect(&scalar), collect(&vector));
     }
 }

@@ -6,6 +6,7 @@ pub mod atoms;
 pub mod atomset;
 pub mod finder;
 pub mod hashes;
+mod simd;
 pub mod verify;
 
 use rustc_hash::FxHashMap;

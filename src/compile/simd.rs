@@ -1,0 +1,54 @@
+//! The atom filter probe with AVX2: eight 4-byte windows hashed and looked up in
+//! the bit filter per step, with one gather. The scalar loop in `atomset.rs`
+//! does the same four at a time; this is used when the CPU has AVX2.
+//!
+//! The only `unsafe` in the compiler: intrinsics, and a gather whose indices are
+//! bounded by the filter's size (argued at the call).
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// Whether the AVX2 probe can run on this CPU.
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// For positions `p..p + 8` of `hay` (which must hold `p + 16` bytes), a bit mask
+/// of the positions whose 4-byte window has its filter bit set. `filter` has
+/// `2^(32 - shift)` bits.
+///
+/// # Safety
+/// The CPU must support AVX2 ([`available`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub unsafe fn probe8(filter: &[u64], shift: u32, mul: u32, hay: &[u8], p: usize) -> u32 {
+    let bytes = &hay[p..p + 16];
+    // SAFETY: `bytes` is 16 readable bytes (bounds-checked slice above); the
+    // unaligned load has no alignment requirement.
+    let v = unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) };
+    let both = _mm256_broadcastsi128_si256(v);
+    // Dword i = bytes i..i + 4: lane 0 builds windows 0-3, lane 1 windows 4-7.
+    let ctrl = _mm256_setr_epi8(
+        0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, //
+        4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
+    );
+    let windows = _mm256_shuffle_epi8(both, ctrl);
+    let hashed = _mm256_mullo_epi32(windows, _mm256_set1_epi32(mul as i32));
+    let slot = _mm256_srl_epi32(hashed, _mm_cvtsi32_si128(shift as i32));
+    let word = _mm256_srli_epi32::<5>(slot);
+    let bit = _mm256_and_si256(slot, _mm256_set1_epi32(31));
+    // SAFETY: every `slot` is below 2^(32 - shift), the filter's bit count, so
+    // every `word` (slot / 32) indexes one of the filter's `2 * filter.len()`
+    // u32 words; the gather reads only those.
+    let words = unsafe { _mm256_i32gather_epi32::<4>(filter.as_ptr().cast(), word) };
+    let set = _mm256_and_si256(_mm256_srlv_epi32(words, bit), _mm256_set1_epi32(1));
+    let hit = _mm256_cmpeq_epi32(set, _mm256_set1_epi32(1));
+    _mm256_movemask_ps(_mm256_castsi256_ps(hit)) as u32
+}
