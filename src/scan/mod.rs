@@ -235,11 +235,13 @@ impl Scanner {
         hashes: bool,
     ) -> Vec<Match> {
         let mut out = Vec::new();
-        let budget = &mut self.memo.budget;
-        if !hashes || !allowed(inner, data, budget) {
-            if hashes {
-                hash_matches(inner, data, &mut out, budget);
-            }
+        let size = data.len() as u64;
+        let digests = match hashes {
+            true => digests(inner, data, &mut self.memo.budget),
+            false => [None, None, None],
+        };
+        if !allowed(inner, size, &digests) {
+            hash_matches(inner, size, &digests, &mut out);
             if !self.all_matches {
                 // First match only, even when several hash signatures match.
                 out.truncate(1);
@@ -517,25 +519,30 @@ fn needs_hash(inner: &Inner, size: u64) -> bool {
         .any(|&k| inner.hashes.needs(k, size) || inner.allow.needs(k, size))
 }
 
-/// Whether the file's hash is on the allow list (`.fp`/`.sfp`).
-fn allowed(inner: &Inner, data: &[u8], budget: &mut Budget) -> bool {
+/// The digests of `data` that the hash index or the allow list can use for a
+/// file of its size, each computed once (`None` where not needed, or where the
+/// budget ran out).
+fn digests(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>; 3] {
     let size = data.len() as u64;
-    hashes::KINDS
-        .iter()
-        .filter(|&&k| inner.allow.needs(k, size))
-        .any(|&k| {
-            digest(k, data, budget).is_some_and(|d| inner.allow.lookup(&d, size).next().is_some())
-        })
+    hashes::KINDS.map(|k| {
+        (inner.hashes.needs(k, size) || inner.allow.needs(k, size))
+            .then(|| digest(k, data, budget))
+            .flatten()
+    })
 }
 
-fn hash_matches(inner: &Inner, data: &[u8], out: &mut Vec<Match>, budget: &mut Budget) {
-    let size = data.len() as u64;
-    for &kind in &hashes::KINDS {
-        if inner.hashes.needs(kind, size) {
-            let Some(d) = digest(kind, data, budget) else {
-                return;
-            };
-            out.extend(inner.hashes.lookup(&d, size).map(|name| Match {
+/// Whether the file's hash is on the allow list (`.fp`/`.sfp`).
+fn allowed(inner: &Inner, size: u64, digests: &[Option<Vec<u8>>; 3]) -> bool {
+    digests
+        .iter()
+        .flatten()
+        .any(|d| inner.allow.lookup(d, size).next().is_some())
+}
+
+fn hash_matches(inner: &Inner, size: u64, digests: &[Option<Vec<u8>>; 3], out: &mut Vec<Match>) {
+    for (&kind, d) in hashes::KINDS.iter().zip(digests) {
+        if let Some(d) = d.as_ref().filter(|_| inner.hashes.needs(kind, size)) {
+            out.extend(inner.hashes.lookup(d, size).map(|name| Match {
                 name: name.clone(),
                 kind: MatchKind::Hash { hash: kind },
             }));
