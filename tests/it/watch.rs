@@ -363,6 +363,14 @@ fn reload_takes_effect_without_missing_a_file() {
 }
 
 /// Whether this process may use fanotify permission events.
+/// Tests of `--block` beyond the first need fanotify: they fail, not pass
+/// silently, where it is missing (run the suite as root on a kernel with it).
+fn require_fanotify() {
+    if let Err(why) = fanotify_available() {
+        panic!("fanotify is unavailable ({why}): run the tests as root on a kernel with fanotify");
+    }
+}
+
 fn fanotify_available() -> Result<(), String> {
     // SAFETY: fanotify_init takes integers; the descriptor is closed at once.
     let fd = unsafe {
@@ -521,9 +529,7 @@ fn a_file_still_open_for_writing_is_not_taken_from_its_writer() {
 
 #[test]
 fn block_answers_opens_while_stopping() {
-    if fanotify_available().is_err() {
-        return;
-    }
+    require_fanotify();
     let d = dirs();
     let clean = d.root.join("clean.txt");
     fs::write(&clean, b"clean\n").unwrap();
@@ -557,9 +563,7 @@ fn block_answers_opens_while_stopping() {
 
 #[test]
 fn block_records_an_open_allowed_by_the_deadline_as_allowed() {
-    if fanotify_available().is_err() {
-        return;
-    }
+    require_fanotify();
     let d = dirs();
     let late = d.root.join("late.bin");
     let mut data = vec![b'x'; 256 << 20];
@@ -592,9 +596,7 @@ fn block_records_an_open_allowed_by_the_deadline_as_allowed() {
 
 #[test]
 fn block_answers_a_skipped_file_as_unverified() {
-    if fanotify_available().is_err() {
-        return;
-    }
+    require_fanotify();
     let d = dirs();
     let clean = d.root.join("clean.txt");
     fs::write(&clean, [b'x'; 100]).unwrap();
@@ -613,9 +615,7 @@ fn block_answers_a_skipped_file_as_unverified() {
 #[test]
 fn block_scans_a_file_too_large_to_read() {
     use std::os::unix::fs::FileExt;
-    if fanotify_available().is_err() {
-        return;
-    }
+    require_fanotify();
     let d = dirs();
     let db = d.home.with_file_name("marker.ndb");
     fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
@@ -654,9 +654,11 @@ fn block_scans_a_file_too_large_to_read() {
 
 #[test]
 fn block_never_denies_a_clean_open_for_want_of_descriptors() {
-    if fanotify_available().is_err() || Command::new("prlimit").arg("-V").output().is_err() {
-        return;
-    }
+    require_fanotify();
+    assert!(
+        Command::new("prlimit").arg("-V").output().is_ok(),
+        "prlimit is missing: install the Debian package util-linux"
+    );
     let d = dirs();
     let n = 400;
     for i in 0..n {
@@ -719,9 +721,7 @@ fn a_file_restored_with_allow_stays() {
 
 #[test]
 fn block_logs_repeated_denials_of_one_file_once() {
-    if fanotify_available().is_err() {
-        return;
-    }
+    require_fanotify();
     let d = dirs();
     let bad = d.root.join("bad.com");
     fs::write(&bad, eicar()).unwrap();
