@@ -11,6 +11,10 @@ Every command runs once to warm the page cache, then N times; the median wall
 time is reported. Ratios are peer time / ward time, so 10x means ward is ten
 times faster. Detections are not compared here (tests/it/clamav_diff.rs does).
 
+With --scaling 1,2,4,8,16 it instead runs ward, yr, yara and the plain read at each
+thread count and prints throughput, speed-up over one thread and the ratio to YARA-X
+(the multi-core table in the README).
+
 Example (the headline figures in the README):
     python3 ../shared/bench/make-corpus.py /tmp/corpus
     benches/compare.py /tmp/corpus --ndb ../shared/bench/bench.ndb \\
@@ -49,6 +53,49 @@ def timed(cmd, runs):
     return statistics.median(times), min(times), max(times)
 
 
+def yr_compile(args):
+    """Precompiled rules, so that rule compilation is not counted against YARA-X."""
+    compiled = os.path.join(tempfile.mkdtemp(), 'rules.yarc')
+    subprocess.run([args.yr, 'compile', '-o', compiled, args.yar], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return compiled
+
+
+def read_all(corpus, procs):
+    q = corpus.replace("'", "'\\''")
+    return f"find '{q}' -type f -print0 | xargs -0 -P {procs} -n 256 cat > /dev/null"
+
+
+def scaling(args, size, files, dbs):
+    counts = [int(n) for n in args.scaling.split(',')]
+    have_yr = bool(args.yar and shutil.which(args.yr))
+    have_yara = bool(args.yar and shutil.which('yara'))
+    compiled = yr_compile(args) if have_yr else None
+    print(f'corpus: {args.corpus}: {files} files, {size / 2**20:.0f} MiB; cores: {os.cpu_count()}; '
+          f'signatures: {" ".join(args.ndb + args.hash)}; {args.runs} runs each, median', flush=True)
+    head = f'{"threads":>7} {"ward s":>8} {"MB/s":>7} {"speed-up":>8} {"read s":>7}'
+    if have_yr:
+        head += f' {"yr s":>7} {"ward vs yr":>10}'
+    if have_yara:
+        head += f' {"yara s":>7} {"ward vs yara":>12}'
+    print(head, flush=True)
+    base = None
+    for n in counts:
+        j = str(n)
+        ward = timed([args.ward, 'scan', '-j', j, '--no-builtin', '-i', '--no-summary', *dbs, args.corpus],
+                     args.runs)[0]
+        base = base or ward * n
+        read = timed(read_all(args.corpus, j), args.runs)[0]
+        line = f'{n:7} {ward:8.3f} {size / ward / 1e6:7.0f} {base / ward:7.1f}x {read:7.3f}'
+        if have_yr:
+            yr = timed([args.yr, 'scan', '-r', '-p', j, '-C', compiled, args.corpus], args.runs)[0]
+            line += f' {yr:7.2f} {yr / ward:9.1f}x'
+        if have_yara:
+            yara = timed(['yara', '-r', '-p', j, args.yar, args.corpus], args.runs)[0]
+            line += f' {yara:7.2f} {yara / ward:11.1f}x'
+        print(line, flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('corpus')
@@ -57,11 +104,15 @@ def main():
     ap.add_argument('--yar', help='the same body patterns as YARA rules (yara, yr)')
     ap.add_argument('-j', '--threads', type=int, default=os.cpu_count())
     ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--scaling', help='comma-separated thread counts: print a scaling table instead')
+    ap.add_argument('--yr', default='yr', help='the YARA-X command (default: yr on PATH)')
     ap.add_argument('--ward', default=os.path.join(os.path.dirname(__file__), '..', 'target', 'release', 'ward'))
     args = ap.parse_args()
 
     size, files = corpus_size(args.corpus)
     dbs = [x for d in args.ndb + args.hash for x in ('-d', d)]
+    if args.scaling:
+        return scaling(args, size, files, dbs)
     j = str(args.threads)
     runs = []
     runs.append(('ward', [args.ward, 'scan', '-j', j, '--no-builtin', '-i', '--no-summary', *dbs, args.corpus]))
@@ -73,14 +124,11 @@ def main():
         runs.append(('clamscan (1 thread)', ['clamscan', '-r', '-i', '--no-summary', *off, *dbs, args.corpus]))
     if args.yar and shutil.which('yara'):
         runs.append((f'yara -p {j}', ['yara', '-r', '-p', j, args.yar, args.corpus]))
-    if args.yar and shutil.which('yr'):
+    if args.yar and shutil.which(args.yr):
         # Precompiled rules, so that rule compilation is not counted against YARA-X.
-        compiled = os.path.join(tempfile.mkdtemp(), 'rules.yarc')
-        subprocess.run(['yr', 'compile', '-o', compiled, args.yar], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        runs.append((f'yr (YARA-X) -p {j}', ['yr', 'scan', '-r', '-p', j, '-C', compiled, args.corpus]))
-    q = args.corpus.replace("'", "'\\''")
-    runs.append((f'read only (cat, {j} procs)', f"find '{q}' -type f -print0 | xargs -0 -P {j} -n 256 cat > /dev/null"))
+        compiled = yr_compile(args)
+        runs.append((f'yr (YARA-X) -p {j}', [args.yr, 'scan', '-r', '-p', j, '-C', compiled, args.corpus]))
+    runs.append((f'read only (cat, {j} procs)', read_all(args.corpus, j)))
 
     print(f'corpus: {args.corpus}: {files} files, {size / 2**20:.0f} MiB; '
           f'signatures: {" ".join(args.ndb + args.hash)}; {args.runs} runs each, median')
