@@ -108,6 +108,11 @@ impl Budget {
     pub fn expired(&self) -> bool {
         self.expired
     }
+
+    /// Take over `other`'s expiry (a copy of this budget used elsewhere).
+    pub fn absorb(&mut self, other: &Budget) {
+        self.expired |= other.expired;
+    }
 }
 
 /// Backward node keys are marked with this bit so they never collide with forward ones.

@@ -12,6 +12,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use md5::Digest;
@@ -157,10 +158,9 @@ pub struct Scanner {
     max_filesize: Option<u64>,
     max_scantime: Option<Duration>,
     allow_mmap: bool,
+    split_large: bool,
     buf: Vec<u8>,
-    memo: Memo,
-    matched: Vec<bool>,
-    touched: Vec<u32>,
+    state: FileState,
 }
 
 /// Buffers larger than this are released after use rather than kept per thread.
@@ -174,15 +174,14 @@ impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
     pub fn new(set: &SignatureSet) -> Scanner {
         Scanner {
-            matched: vec![false; set.inner.sigs.len()],
+            state: FileState::new(set.inner.sigs.len(), Budget::default()),
             set: set.clone(),
             all_matches: false,
             max_filesize: None,
             max_scantime: None,
             allow_mmap: true,
+            split_large: false,
             buf: Vec::new(),
-            memo: Memo::default(),
-            touched: Vec::new(),
         }
     }
 
@@ -212,6 +211,15 @@ impl Scanner {
         self
     }
 
+    /// Search files of 8 MiB and more in 4 MiB pieces in parallel on the rayon
+    /// pool the scanner is running on (default: off; no effect outside a rayon
+    /// pool). The result is the same; a large file then no longer keeps one
+    /// thread busy while the others wait. [`tree::scan_tree`] turns it on.
+    pub fn split_large(&mut self, yes: bool) -> &mut Self {
+        self.split_large = yes;
+        self
+    }
+
     /// The signature set.
     pub fn signatures(&self) -> &SignatureSet {
         &self.set
@@ -219,7 +227,7 @@ impl Scanner {
 
     /// Scan a byte string as if it were a whole file (no time limit).
     pub fn scan_bytes(&mut self, data: &[u8]) -> Vec<Match> {
-        self.memo.budget = Budget::new(None);
+        self.state.memo.budget = Budget::new(None);
         let inner = Arc::clone(&self.set.inner);
         self.scan_hay(&inner, data, Geometry::plain(data.len()), None, true)
     }
@@ -236,8 +244,32 @@ impl Scanner {
     ) -> Vec<Match> {
         let mut out = Vec::new();
         let size = data.len() as u64;
+        if hashes && self.splits(data) && needs_hash(inner, size) {
+            // A large file: its digests and its pieces are computed side by side,
+            // and the body matches dropped if the hashes decide.
+            let mut budget = self.state.memo.budget;
+            let mut body = Vec::new();
+            let (digests, ()) = rayon::join(
+                || digests_in_parallel(inner, data, &mut budget),
+                || self.body_matches(inner, data, geom, ftype, &mut body),
+            );
+            self.state.memo.budget.absorb(&budget);
+            if !allowed(inner, size, &digests) {
+                hash_matches(inner, size, &digests, &mut out);
+                if self.all_matches {
+                    out.append(&mut body);
+                } else if out.is_empty() {
+                    out = body;
+                } else {
+                    out.truncate(1);
+                }
+            }
+            self.reset();
+            dedup_names(&mut out);
+            return out;
+        }
         let digests = match hashes {
-            true => digests(inner, data, &mut self.memo.budget),
+            true => digests(inner, data, &mut self.state.memo.budget),
             false => [None, None, None],
         };
         if !allowed(inner, size, &digests) {
@@ -251,18 +283,20 @@ impl Scanner {
             }
         }
         self.reset();
-        if out.len() > 1 {
-            let mut seen = HashSet::new();
-            out.retain(|m| seen.insert(m.name.clone()));
-        }
+        dedup_names(&mut out);
         out
+    }
+
+    /// Whether `data` is searched in pieces in parallel.
+    fn splits(&self, data: &[u8]) -> bool {
+        self.split_large && data.len() >= SPLIT_FROM && rayon::current_thread_index().is_some()
     }
 
     /// The verdict for what a scan found, given whether its budget ran out.
     fn verdict(&self, matches: Vec<Match>) -> Verdict {
         if !matches.is_empty() {
             Verdict::Infected(matches)
-        } else if self.memo.budget.expired() {
+        } else if self.state.memo.budget.expired() {
             let limit = self.max_scantime.unwrap_or_default();
             Verdict::Skipped(SkipReason::Timeout { limit })
         } else {
@@ -302,7 +336,7 @@ impl Scanner {
             let size = opened.size;
             return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
         }
-        self.memo.budget = Budget::new(self.max_scantime.map(|d| Instant::now() + d));
+        self.state.memo.budget = Budget::new(self.max_scantime.map(|d| Instant::now() + d));
         let inner = Arc::clone(&self.set.inner);
         if sparse::candidate(&opened.file, opened.size, &inner.sparse)
             && !needs_hash(&inner, opened.size)
@@ -311,13 +345,15 @@ impl Scanner {
                 &opened.file,
                 opened.size,
                 &inner.sparse,
-                &mut self.memo.budget,
+                &mut self.state.memo.budget,
             ) {
                 Ok(Some(view)) => {
                     let (n, verdict) = self.scan_view(&inner, &view);
                     return report(n, verdict);
                 }
-                Ok(None) if self.memo.budget.expired() => return report(0, self.verdict(vec![])),
+                Ok(None) if self.state.memo.budget.expired() => {
+                    return report(0, self.verdict(vec![]));
+                }
                 Ok(None) => {}
                 Err(e) => return report(0, Verdict::Error(ScanError::Read(e))),
             }
@@ -366,11 +402,7 @@ impl Scanner {
     }
 
     fn reset(&mut self) {
-        for &s in &self.touched {
-            self.matched[s as usize] = false;
-        }
-        self.touched.clear();
-        self.memo.clear();
+        self.state.reset();
     }
 
     fn body_matches(
@@ -378,62 +410,178 @@ impl Scanner {
         inner: &Inner,
         data: &[u8],
         geom: Geometry,
-        mut ftype: Option<FileType>,
+        ftype: Option<FileType>,
         out: &mut Vec<Match>,
     ) {
-        let Some(finder) = &inner.finder else { return };
-        if !self.memo.budget.limited() || data.len() <= PIECE {
-            finder.for_each(data, |atom, pos| {
-                self.on_hit(inner, data, geom, &mut ftype, atom, pos, out)
-            });
+        if inner.finder.is_none() {
             return;
         }
-        // With a deadline: search piece by piece, reading the clock in between.
-        // Each piece's search runs MAX_ATOM - 1 bytes into the next, so that an
-        // atom starting in the piece is seen whole; hits that start beyond the
-        // piece are left to the next one.
-        let mut at = 0;
-        while at < data.len() && self.memo.budget.check() {
-            let end = (at + PIECE).min(data.len());
+        let search = Search {
+            inner,
+            data,
+            geom,
+            all_matches: self.all_matches,
+        };
+        if self.splits(data) {
+            let budget = search.in_pieces(&self.state.memo.budget, ftype, out);
+            self.state.memo.budget.absorb(&budget);
+        } else {
+            let mut ftype = ftype;
+            search.run(&mut self.state, 0, data.len(), &mut ftype, out);
+        }
+    }
+}
+
+/// Files at least this large are split into [`PIECE`]s searched in parallel when
+/// [`Scanner::split_large`] is on: one large file would otherwise keep one thread
+/// busy while the others have finished.
+const SPLIT_FROM: usize = 2 * PIECE;
+
+/// One file's matching state: what the verifier has learnt, and which
+/// signatures have matched already.
+#[derive(Default)]
+struct FileState {
+    memo: Memo,
+    matched: Vec<bool>,
+    touched: Vec<u32>,
+}
+
+impl FileState {
+    fn new(signatures: usize, budget: Budget) -> FileState {
+        let mut st = FileState {
+            matched: vec![false; signatures],
+            ..FileState::default()
+        };
+        st.memo.budget = budget;
+        st
+    }
+
+    fn reset(&mut self) {
+        for &s in &self.touched {
+            self.matched[s as usize] = false;
+        }
+        self.touched.clear();
+        self.memo.clear();
+    }
+}
+
+/// The body-signature search of one haystack.
+struct Search<'a> {
+    inner: &'a Inner,
+    data: &'a [u8],
+    geom: Geometry,
+    all_matches: bool,
+}
+
+impl Search<'_> {
+    /// Find and verify the atoms that start in `data[from..to]` (matches may
+    /// reach outside it); `false` when it stopped early (first match found, or
+    /// the budget ran out). With a deadline, the range is searched piece by
+    /// piece and the clock read in between.
+    fn run(
+        &self,
+        st: &mut FileState,
+        from: usize,
+        to: usize,
+        ftype: &mut Option<FileType>,
+        out: &mut Vec<Match>,
+    ) -> bool {
+        let Some(finder) = &self.inner.finder else {
+            return true;
+        };
+        let data = self.data;
+        let step = match st.memo.budget.limited() {
+            true => PIECE,
+            false => usize::MAX,
+        };
+        // Each search runs MAX_ATOM - 1 bytes past its end, so that an atom
+        // starting before the end is seen whole; hits that start beyond the end
+        // are left to the next piece.
+        let mut at = from;
+        while at < to {
+            if !st.memo.budget.check() {
+                return false;
+            }
+            let end = at.saturating_add(step).min(to);
             let stop = (end + MAX_ATOM - 1).min(data.len());
             let mut go = true;
             finder.for_each(&data[at..stop], |atom, pos| {
                 let pos = at + pos;
-                go = pos >= end || self.on_hit(inner, data, geom, &mut ftype, atom, pos, out);
+                go = pos >= end || self.on_hit(st, ftype, atom, pos, out);
                 go
             });
             if !go {
-                return;
+                return false;
             }
             at = end;
         }
+        true
+    }
+
+    /// [`Search::run`] over the whole haystack in [`PIECE`]s on the current
+    /// rayon pool, each piece with its own state. The matches are the ones a
+    /// single search finds, in the same order: pieces are merged in order, a
+    /// signature keeps its first match, and without `all_matches` the first
+    /// match of the first piece that has one wins (later pieces stop early).
+    /// Returns the budget with `expired` set if any piece ran out of time.
+    fn in_pieces(&self, budget: &Budget, ftype: Option<FileType>, out: &mut Vec<Match>) -> Budget {
+        use rayon::prelude::*;
+        let pieces = self.data.len().div_ceil(PIECE);
+        let first_found = AtomicUsize::new(usize::MAX);
+        let found: Vec<(Vec<Match>, Budget)> = (0..pieces)
+            .into_par_iter()
+            .map(|k| {
+                let mut st = FileState::new(self.inner.sigs.len(), *budget);
+                let mut found = Vec::new();
+                if self.all_matches || first_found.load(Ordering::Relaxed) > k {
+                    let (from, to) = (k * PIECE, ((k + 1) * PIECE).min(self.data.len()));
+                    self.run(&mut st, from, to, &mut ftype.clone(), &mut found);
+                    if !found.is_empty() {
+                        first_found.fetch_min(k, Ordering::Relaxed);
+                    }
+                }
+                (found, st.memo.budget)
+            })
+            .collect();
+        let mut budget = *budget;
+        let mut seen = HashSet::new();
+        for (matches, b) in found {
+            budget.absorb(&b);
+            for m in matches {
+                if seen.insert(m.name.clone()) {
+                    out.push(m);
+                }
+            }
+            if !self.all_matches && !seen.is_empty() {
+                break;
+            }
+        }
+        budget
     }
 
     /// Verify the signatures of `atom` found at `pos`; `false` to stop the search.
-    #[allow(clippy::too_many_arguments)]
     #[inline]
     fn on_hit(
-        &mut self,
-        inner: &Inner,
-        data: &[u8],
-        geom: Geometry,
+        &self,
+        st: &mut FileState,
         ftype: &mut Option<FileType>,
         atom: u32,
         pos: usize,
         out: &mut Vec<Match>,
     ) -> bool {
+        let inner = self.inner;
         for &s in &inner.atom_owners[atom as usize] {
-            if self.matched[s as usize] {
+            if st.matched[s as usize] {
                 continue;
             }
-            let Some(start) = self.verify(inner, s, data, pos, geom, ftype) else {
-                if self.memo.budget.expired() {
+            let Some(start) = self.verify(st, s, pos, ftype) else {
+                if st.memo.budget.expired() {
                     return false;
                 }
                 continue;
             };
-            self.matched[s as usize] = true;
-            self.touched.push(s);
+            st.matched[s as usize] = true;
+            st.touched.push(s);
             out.push(Match {
                 name: inner.sigs[s as usize].name.clone(),
                 kind: MatchKind::Body {
@@ -449,15 +597,14 @@ impl Scanner {
 
     /// Verify signature `s` around its atom found at `h`; the match start.
     fn verify(
-        &mut self,
-        inner: &Inner,
+        &self,
+        st: &mut FileState,
         s: u32,
-        data: &[u8],
         h: usize,
-        geom: Geometry,
         ftype: &mut Option<FileType>,
     ) -> Option<usize> {
-        let sig = &inner.sigs[s as usize];
+        let data = self.data;
+        let sig = &self.inner.sigs[s as usize];
         if !sig.window.admits(data, h) {
             return None;
         }
@@ -468,7 +615,7 @@ impl Scanner {
         {
             return None;
         }
-        let (lo, hi) = geom.start_range(sig.offset)?;
+        let (lo, hi) = self.geom.start_range(sig.offset)?;
         // Quick reject: can a match through this hit start in range?
         let h64 = h as u64;
         if h64 < sig.left.0
@@ -483,7 +630,7 @@ impl Scanner {
             start_range: (lo as usize, hi as usize),
             trailer: sig.trailer,
             sig: s,
-            memo: &mut self.memo,
+            memo: &mut st.memo,
         }
         .at_atom(sig.atom.start, sig.atom.start + sig.atom.len, h)
     }
@@ -529,6 +676,34 @@ fn digests(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>;
             .then(|| digest(k, data, budget))
             .flatten()
     })
+}
+
+/// [`digests`], each digest on its own rayon task.
+fn digests_in_parallel(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>; 3] {
+    use rayon::prelude::*;
+    let size = data.len() as u64;
+    let done: Vec<(Option<Vec<u8>>, Budget)> = hashes::KINDS
+        .par_iter()
+        .map(|&k| {
+            let mut b = *budget;
+            let needed = inner.hashes.needs(k, size) || inner.allow.needs(k, size);
+            (needed.then(|| digest(k, data, &mut b)).flatten(), b)
+        })
+        .collect();
+    let mut out = [None, None, None];
+    for (slot, (d, b)) in out.iter_mut().zip(done) {
+        budget.absorb(&b);
+        *slot = d;
+    }
+    out
+}
+
+/// Keep the first match of each name (several signatures may carry one name).
+fn dedup_names(out: &mut Vec<Match>) {
+    if out.len() > 1 {
+        let mut seen = HashSet::new();
+        out.retain(|m| seen.insert(m.name.clone()));
+    }
 }
 
 /// Whether the file's hash is on the allow list (`.fp`/`.sfp`).

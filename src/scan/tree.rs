@@ -108,7 +108,8 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
                         let mut sc = Scanner::new(set);
                         sc.all_matches(opts.all_matches)
                             .max_filesize(opts.max_filesize)
-                            .max_scantime(opts.max_scantime);
+                            .max_scantime(opts.max_scantime)
+                            .split_large(true);
                         sc
                     },
                     |sc, batch| {

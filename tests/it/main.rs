@@ -8,4 +8,5 @@ mod matcher;
 mod prop;
 mod quarantine;
 mod reference;
+mod split;
 mod watch;
