@@ -105,8 +105,8 @@ pub fn bytes(nodes: &[Node], place: AtomPlace) -> Vec<u8> {
 /// rejected here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
-    /// Offset of the window's first byte relative to the atom's.
-    pub rel: isize,
+    /// Offset of the window's first byte relative to the atom's (-7 to 0).
+    pub rel: i32,
     /// Expected bytes (little-endian, already masked).
     pub value: u64,
     /// Which bits are compared.
@@ -136,7 +136,7 @@ impl Window {
             }
         }
         Window {
-            rel: start as isize - place.start as isize,
+            rel: start as i32 - place.start as i32,
             value,
             mask,
         }
@@ -146,7 +146,7 @@ impl Window {
     /// `true` when they fit or the window does not fit in `hay`.
     #[inline]
     pub fn admits(&self, hay: &[u8], h: usize) -> bool {
-        let Some(start) = h.checked_add_signed(self.rel) else {
+        let Some(start) = h.checked_add_signed(self.rel as isize) else {
             return true;
         };
         match hay.get(start..start + 8) {

@@ -570,8 +570,14 @@ impl Search<'_> {
         out: &mut Vec<Match>,
     ) -> bool {
         let inner = self.inner;
-        for &s in &inner.atom_owners[atom as usize] {
-            if st.matched[s as usize] {
+        let a = atom as usize;
+        let (from, to) = (
+            inner.owner_start[a] as usize,
+            inner.owner_start[a + 1] as usize,
+        );
+        for owner in &inner.owners[from..to] {
+            let s = owner.sig;
+            if !owner.window.admits(self.data, pos) || st.matched[s as usize] {
                 continue;
             }
             let Some(start) = self.verify(st, s, pos, ftype) else {
@@ -595,7 +601,8 @@ impl Search<'_> {
         true
     }
 
-    /// Verify signature `s` around its atom found at `h`; the match start.
+    /// Verify signature `s` around its atom found at `h` (its window fits); the
+    /// match start.
     fn verify(
         &self,
         st: &mut FileState,
@@ -605,9 +612,6 @@ impl Search<'_> {
     ) -> Option<usize> {
         let data = self.data;
         let sig = &self.inner.sigs[s as usize];
-        if !sig.window.admits(data, h) {
-            return None;
-        }
         if sig.target != TargetType::Any
             && !ftype
                 .get_or_insert_with(|| FileType::detect(data))
