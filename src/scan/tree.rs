@@ -1,12 +1,13 @@
-//! Scanning many paths in parallel: one thread walks, a rayon pool scans, and the
-//! caller's thread receives every event in turn (one writer owns the output).
+//! Scanning many paths in parallel: one thread walks, one hands batches of paths
+//! to a rayon pool as jobs, and the caller's thread receives every event in turn
+//! (one writer owns the output).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::bounded;
-use rayon::iter::{ParallelBridge, ParallelIterator};
 
 use super::{FileReport, ScanError, Scanner, Verdict};
 use crate::SignatureSet;
@@ -63,6 +64,18 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
         .num_threads(opts.threads)
         .build()?;
     let stop = AtomicBool::new(false);
+    let threads = pool.current_num_threads();
+    let stash = Stash {
+        per_thread: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
+        make: || {
+            let mut sc = Scanner::new(set);
+            sc.all_matches(opts.all_matches)
+                .max_filesize(opts.max_filesize)
+                .max_scantime(opts.max_scantime)
+                .split_large(true);
+            sc
+        },
+    };
     // Paths and events travel in batches: one channel operation (and at most one
     // wake-up) per batch instead of per file.
     let (work_tx, work_rx) = bounded::<Vec<PathBuf>>(64);
@@ -100,27 +113,32 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
             let _ = walk_events.send(others);
             let _ = work_tx.send(files);
         });
+        // Each batch is a job on the pool. A pool thread that waits for the
+        // pieces of a large file steals other jobs meanwhile: pieces first,
+        // then new batches. At most `4 * threads` batches are queued, so a huge
+        // tree is not held in memory.
         let per_file = &per_file;
+        let stash = &stash;
         s.spawn(move || {
-            pool.install(|| {
-                work_rx.into_iter().par_bridge().for_each_init(
-                    || {
-                        let mut sc = Scanner::new(set);
-                        sc.all_matches(opts.all_matches)
-                            .max_filesize(opts.max_filesize)
-                            .max_scantime(opts.max_scantime)
-                            .split_large(true);
-                        sc
-                    },
-                    |sc, batch| {
+            let (slot_tx, slot_rx) = bounded::<()>(4 * threads);
+            let (event_tx, slot_rx) = (&event_tx, &slot_rx);
+            pool.in_place_scope(|jobs| {
+                for batch in work_rx {
+                    if stop.load(Ordering::Relaxed) || slot_tx.send(()).is_err() {
+                        break;
+                    }
+                    jobs.spawn(move |_| {
+                        let mut sc = stash.take();
                         let events = batch
                             .iter()
                             .take_while(|_| !stop.load(Ordering::Relaxed))
-                            .map(|path| Event::File(per_file(sc, path)))
+                            .map(|path| Event::File(per_file(&mut sc, path)))
                             .collect();
+                        stash.put(sc);
+                        let _ = slot_rx.recv();
                         let _ = event_tx.send(events);
-                    },
-                )
+                    });
+                }
             });
         });
         'events: for batch in event_rx {
@@ -134,6 +152,32 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
         // Draining is not needed: dropping the receiver makes further sends fail.
     });
     Ok(())
+}
+
+/// Scanners kept per pool thread, so that their buffers stay warm. A thread
+/// that runs a second batch while its first waits (see `scan_tree_with`) takes
+/// a second scanner.
+struct Stash<M> {
+    per_thread: Vec<Mutex<Vec<Scanner>>>,
+    make: M,
+}
+
+impl<M: Fn() -> Scanner> Stash<M> {
+    fn slot(&self) -> &Mutex<Vec<Scanner>> {
+        let i = rayon::current_thread_index().unwrap_or(0);
+        &self.per_thread[i % self.per_thread.len()]
+    }
+
+    fn take(&self) -> Scanner {
+        let spare = self.slot().lock().ok().and_then(|mut v| v.pop());
+        spare.unwrap_or_else(&self.make)
+    }
+
+    fn put(&self, sc: Scanner) {
+        if let Ok(mut v) = self.slot().lock() {
+            v.push(sc);
+        }
+    }
 }
 
 /// Files per batch: small enough that the last batches still spread over the
