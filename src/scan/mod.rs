@@ -211,7 +211,7 @@ impl Scanner {
         self
     }
 
-    /// Search files of 8 MiB and more in 4 MiB pieces in parallel on the rayon
+    /// Search files of 4 MiB and more in 1 MiB pieces in parallel on the rayon
     /// pool the scanner is running on (default: off; no effect outside a rayon
     /// pool). The result is the same; a large file then no longer keeps one
     /// thread busy while the others wait. [`tree::scan_tree`] turns it on.
@@ -432,10 +432,15 @@ impl Scanner {
     }
 }
 
-/// Files at least this large are split into [`PIECE`]s searched in parallel when
-/// [`Scanner::split_large`] is on: one large file would otherwise keep one thread
-/// busy while the others have finished.
-const SPLIT_FROM: usize = 2 * PIECE;
+/// With [`Scanner::split_large`], files at least this large are searched in
+/// pieces of [`SPLIT_PIECE`] in parallel: one large file would otherwise keep
+/// one thread busy while the others have finished.
+pub const SPLIT_FROM: usize = 4 << 20;
+
+/// The piece size of a parallel search: small enough that a region dense with
+/// atom hits (text in a data file) spreads over several threads, large enough
+/// that a piece's setup (its own verifier state, one rayon job) is negligible.
+pub const SPLIT_PIECE: usize = 1 << 20;
 
 /// One file's matching state: what the verifier has learnt, and which
 /// signatures have matched already.
@@ -518,7 +523,7 @@ impl Search<'_> {
         true
     }
 
-    /// [`Search::run`] over the whole haystack in [`PIECE`]s on the current
+    /// [`Search::run`] over the whole haystack in [`SPLIT_PIECE`]s on the current
     /// rayon pool, each piece with its own state. The matches are the ones a
     /// single search finds, in the same order: pieces are merged in order, a
     /// signature keeps its first match, and without `all_matches` the first
@@ -526,7 +531,7 @@ impl Search<'_> {
     /// Returns the budget with `expired` set if any piece ran out of time.
     fn in_pieces(&self, budget: &Budget, ftype: Option<FileType>, out: &mut Vec<Match>) -> Budget {
         use rayon::prelude::*;
-        let pieces = self.data.len().div_ceil(PIECE);
+        let pieces = self.data.len().div_ceil(SPLIT_PIECE);
         let first_found = AtomicUsize::new(usize::MAX);
         let found: Vec<(Vec<Match>, Budget)> = (0..pieces)
             .into_par_iter()
@@ -534,7 +539,10 @@ impl Search<'_> {
                 let mut st = FileState::new(self.inner.sigs.len(), *budget);
                 let mut found = Vec::new();
                 if self.all_matches || first_found.load(Ordering::Relaxed) > k {
-                    let (from, to) = (k * PIECE, ((k + 1) * PIECE).min(self.data.len()));
+                    let (from, to) = (
+                        k * SPLIT_PIECE,
+                        ((k + 1) * SPLIT_PIECE).min(self.data.len()),
+                    );
                     self.run(&mut st, from, to, &mut ftype.clone(), &mut found);
                     if !found.is_empty() {
                         first_found.fetch_min(k, Ordering::Relaxed);

@@ -9,8 +9,8 @@ use std::ops::ControlFlow;
 use ward::{Event, Format, MatchKind, Scanner, SignatureSet, TreeOptions, Verdict, WalkOptions};
 
 const MIB: usize = 1 << 20;
-/// The piece size of the parallel search; boundaries are planted around its multiples.
-const PIECE: usize = 4 * MIB;
+/// Boundaries are planted around the multiples of the parallel search's piece size.
+const PIECE: usize = ward::scan::SPLIT_PIECE;
 
 struct Rng(u64);
 
@@ -48,7 +48,7 @@ fn planted(len: usize, seed: u64) -> (Vec<u8>, String) {
         data[at..at + token.len()].copy_from_slice(token);
     }
     add(&mut sigs, "*", hex(token));
-    for b in (PIECE..len).step_by(PIECE) {
+    for b in boundaries(len) {
         for d in [-9isize, -5, -3, -2, -1, 0, 1, 2, 3, 7] {
             let c = (b as isize + d) as usize;
             // Exact bytes straddling the boundary.
@@ -86,7 +86,7 @@ fn planted(len: usize, seed: u64) -> (Vec<u8>, String) {
             b - PIECE / 2 - rng.below(1000),
             b + PIECE / 3 + rng.below(1000),
         );
-        if y + 6 > len {
+        if y + 6 > len || x + 1_500_006 > len {
             continue;
         }
         add(
@@ -111,6 +111,11 @@ fn planted(len: usize, seed: u64) -> (Vec<u8>, String) {
         hex(&data[len - 40..len - 30]),
     );
     (data, sigs)
+}
+
+/// The piece boundaries signatures are planted across.
+fn boundaries(len: usize) -> impl Iterator<Item = usize> {
+    (PIECE..len - 16).step_by(PIECE)
 }
 
 type Found = Vec<(String, u64)>;
@@ -157,8 +162,8 @@ fn pieces_find_what_one_search_finds() {
             assert!(!want.is_empty());
             if all {
                 // Each boundary planted 50 signatures that match.
-                let boundaries = (len - 1) / PIECE;
-                assert!(want.len() > 50 * boundaries, "{} matches", want.len());
+                let n = boundaries(len).count();
+                assert!(n >= 8 && want.len() > 50 * n, "{} matches", want.len());
             }
             assert_eq!(got, want, "len {len} all_matches {all}");
         }
