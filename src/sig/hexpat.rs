@@ -131,7 +131,9 @@ fn nibble(c: u8) -> Option<u8> {
 
 impl Parser<'_> {
     fn pattern(&mut self) -> Result<Vec<Node>, PatternError> {
-        let mut nodes: Vec<Node> = Vec::new();
+        // At most one node per two characters: reserving that once (and shrinking
+        // at the end) costs less than growing, which dominated loading large sets.
+        let mut nodes: Vec<Node> = Vec::with_capacity(self.s.len() / 2);
         let mut branches = 0usize;
         while self.i < self.s.len() {
             let start = self.i;
@@ -169,7 +171,10 @@ impl Parser<'_> {
             (_, Some(Node::Gap { .. })) => {
                 err(self.s.len() - 1, "pattern ends with a wildcard gap")
             }
-            _ => Ok(nodes),
+            _ => {
+                nodes.shrink_to_fit();
+                Ok(nodes)
+            }
         }
     }
 
