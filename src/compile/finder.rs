@@ -44,7 +44,8 @@ impl Finder {
     pub fn kind(&self) -> &'static str {
         match self {
             Finder::Automaton(_) => "aho-corasick DFA",
-            Finder::Table(_) => "byte-pair filter + atom tables",
+            Finder::Table(t) if t.vector_probe() => "byte-pair filter + atom tables, AVX2 probe",
+            Finder::Table(_) => "byte-pair filter + atom tables, scalar probe",
         }
     }
 
