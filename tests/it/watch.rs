@@ -563,6 +563,10 @@ fn block_answers_opens_while_stopping() {
 
 #[test]
 fn block_records_an_open_allowed_by_the_deadline_as_allowed() {
+    // More opens at once than ward has scanning threads (at most 4): some wait
+    // in the queue until the deadline answers them, and are scanned all the
+    // same.
+    const OPENS: usize = 6;
     require_fanotify();
     let d = dirs();
     let late = d.root.join("late.bin");
@@ -571,6 +575,16 @@ fn block_records_an_open_allowed_by_the_deadline_as_allowed() {
     fs::write(&late, &data).unwrap();
     let db = d.home.with_file_name("marker.ndb");
     fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
+    // A hash signature (that does not match) for files of exactly this size:
+    // every scan of the file hashes all of it, hundreds of milliseconds
+    // however fast the search, so the verdict comes long after the 1 ms
+    // deadline even when the deadline's thread is slow to run.
+    let slow = d.home.with_file_name("size.hsb");
+    fs::write(
+        &slow,
+        format!("{}:{}:NotThisFile\n", "0".repeat(64), data.len()),
+    )
+    .unwrap();
     let w = Watch::start(
         &d.home,
         &[
@@ -581,17 +595,33 @@ fn block_records_an_open_allowed_by_the_deadline_as_allowed() {
             "1ms",
             "-d",
             db.to_str().unwrap(),
+            "-d",
+            slow.to_str().unwrap(),
         ],
         &[&d.root],
     );
-    // Allowed by the 1 ms deadline, long before the scan ends.
-    let o = run(Command::new("head").args(["-c", "1"]).arg(&late));
-    assert!(o.status.success(), "{}", w.log());
-    w.wait_line("open already allowed by the deadline");
+    // All opened before the first verdict (a verdict is cached: a later open
+    // would be denied from the cache).
+    let start = Arc::new(std::sync::Barrier::new(OPENS));
+    let opens: Vec<_> = (0..OPENS)
+        .map(|_| {
+            let (start, late) = (Arc::clone(&start), late.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                fs::File::open(&late).and_then(|mut f| std::io::Read::read(&mut f, &mut [0]))
+            })
+        })
+        .collect();
+    for o in opens {
+        let r = o.join().unwrap();
+        assert!(r.is_ok(), "{r:?}; log:\n{}", w.log());
+    }
+    w.wait_lines("open already allowed by the deadline", OPENS);
     let log = w.stop();
     let t = threats_json(&d.home);
     assert!(t.iter().all(|t| t["result"] != "denied"), "{log}");
-    assert!(t.iter().any(|t| t["result"] == "allowed"), "{log}");
+    let allowed = t.iter().filter(|t| t["result"] == "allowed").count();
+    assert_eq!(allowed, OPENS, "{log}");
 }
 
 #[test]

@@ -62,9 +62,10 @@ const QUEUE: usize = 1024;
 const RESERVE: u64 = 512;
 
 /// How many events ward can hold at once, from the descriptor limit. Every
-/// event read holds a descriptor until it is answered, and one being scanned
-/// holds a duplicate too; an event the kernel cannot open a descriptor for is
-/// denied by the kernel, so reads never take more events than there is room for.
+/// event read holds a descriptor until it is released (answered, and scanned
+/// when it was queued for a scan), and one being scanned holds a duplicate
+/// too; an event the kernel cannot open a descriptor for is denied by the
+/// kernel, so reads never take more events than there is room for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Capacity {
     /// Scanning queue length.
@@ -125,13 +126,15 @@ impl DenialLog {
 ///
 /// The event's descriptor lives here and nowhere else: the kernel knows the
 /// event by its number, so it must stay open until the response naming that
-/// number is written. Whoever answers takes it out of `fd`, writes the
-/// response and only then closes it, all under the lock; a scanner works on a
-/// duplicate made while the descriptor is still here. A number taken by a
-/// later event therefore can never be answered for this one.
+/// number is written. It is closed only when the event is released, after its
+/// answer, under the lock: once nothing is left to do, or, for an event queued
+/// for a scan, once that scan is over, so that a scan that starts after the
+/// deadline answered still has the file (and records what the opener got). A
+/// scanner works on a duplicate made while the descriptor is still here. A
+/// number taken by a later event therefore can never be answered for this one.
 struct Pending {
     fd: Mutex<Option<OwnedFd>>,
-    /// Set once the answer has been written.
+    /// Set (under the lock) once the answer has been written.
     answered: AtomicBool,
     /// The answer given, once `answered`.
     allowed: AtomicBool,
@@ -151,7 +154,7 @@ pub(crate) struct Blocker {
     jobs: Sender<Job>,
     job_rx: Receiver<Job>,
     capacity: Capacity,
-    /// Event descriptors open now (read and not yet answered).
+    /// Event descriptors open now (read and not yet released).
     held: AtomicUsize,
     denial_log: DenialLog,
 }
@@ -162,7 +165,8 @@ impl std::fmt::Debug for Blocker {
     }
 }
 
-/// An event waiting for a scan. Dropped unanswered (on shutdown), it allows.
+/// An event waiting for a scan. Dropped, it releases the event: unanswered
+/// (on shutdown), it allows.
 struct Job {
     size: u64,
     key: Option<FileKey>,
@@ -173,13 +177,13 @@ struct Job {
 impl Drop for Job {
     fn drop(&mut self) {
         if let Some(b) = self.blocker.upgrade() {
-            b.answer(&self.pending, true);
+            b.release(&self.pending, true);
         }
     }
 }
 
 impl Pending {
-    /// A duplicate of the event's descriptor, or `None` once it is answered.
+    /// A duplicate of the event's descriptor, or `None` once it is released.
     fn dup(&self) -> std::io::Result<Option<File>> {
         let slot = self.fd.lock().unwrap_or_else(|e| e.into_inner());
         slot.as_ref()
@@ -276,20 +280,35 @@ impl Blocker {
         self.mark_trees(shared);
     }
 
-    /// Answer once; false when already answered. The event's descriptor is
-    /// closed only after its response is written (see [`Pending`]).
+    /// Answer once; false when already answered. The event's descriptor
+    /// stays open until [`Blocker::release`] (see [`Pending`]).
     fn answer(&self, p: &Pending, allow: bool) -> bool {
-        let mut slot = p.fd.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(fd) = slot.take() else {
+        let slot = p.fd.lock().unwrap_or_else(|e| e.into_inner());
+        self.answer_locked(p, slot.as_ref(), allow)
+    }
+
+    /// [`Blocker::answer`], with `p.fd` locked by the caller (`fd` is what it holds).
+    fn answer_locked(&self, p: &Pending, fd: Option<&OwnedFd>, allow: bool) -> bool {
+        let Some(fd) = fd else {
             return false;
         };
+        if p.answered.load(Ordering::Acquire) {
+            return false;
+        }
         p.allowed.store(allow, Ordering::Release);
         // ENOENT: the kernel already dropped the event (the opener was killed).
         let _ = self.group.respond(fd.as_raw_fd(), allow);
         p.answered.store(true, Ordering::Release);
-        drop(fd);
-        self.held.fetch_sub(1, Ordering::AcqRel);
         true
+    }
+
+    /// Done with the event: answer it if nobody has, then close its descriptor.
+    fn release(&self, p: &Pending, allow: bool) {
+        let mut slot = p.fd.lock().unwrap_or_else(|e| e.into_inner());
+        self.answer_locked(p, slot.as_ref(), allow);
+        if slot.take().is_some() {
+            self.held.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     /// Start the reading thread, the deadline thread and the scanning threads.
@@ -389,13 +408,13 @@ impl Blocker {
             pid: ev.pid,
         };
         if ev.pid == self.own_pid {
-            self.answer(&pending, true);
+            self.release(&pending, true);
             return;
         }
         let generation = shared.sigs.generation();
         match key.and_then(|k| shared.cache.get(&k, generation)) {
             Some(Cached::Clean) => {
-                self.answer(&pending, true);
+                self.release(&pending, true);
                 return;
             }
             Some(Cached::Infected(names)) => {
@@ -404,11 +423,11 @@ impl Blocker {
                 // descriptor).
                 let log = key.is_none_or(|k| self.denial_log.due(k.inode()));
                 if !log {
-                    self.answer(&pending, false);
+                    self.release(&pending, false);
                     return;
                 }
                 pending.path = proc_path(fd);
-                self.answer(&pending, false);
+                self.release(&pending, false);
                 let names = names.iter().map(|n| n.to_string()).collect();
                 self.denied(shared, &pending, names);
                 return;
@@ -465,8 +484,9 @@ impl Blocker {
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            // A descriptor of its own, made while the event's is still open:
-            // none when the event was answered already.
+            // A descriptor of its own, made while the event's is still open
+            // (it is, until the job is done, even when the deadline has
+            // answered the event already: the verdict is still recorded).
             let file = match job.pending.dup() {
                 Ok(Some(file)) => file,
                 Ok(None) => continue,
