@@ -142,6 +142,10 @@ impl Data<'_> {
 /// Load an opened file: map it when large and a lease is available, else read at
 /// most `limit` bytes into `buf`.
 ///
+/// `buf` is scratch space: it is grown as needed and never shrunk or cleared,
+/// so its bytes stay initialised and reusing it costs no zeroing; only the
+/// returned slice holds the file.
+///
 /// A file that cannot be mapped and is larger than [`MAX_READ`] is an error of
 /// kind [`io::ErrorKind::FileTooLarge`]. A file that reports size 0 (such as
 /// those in /proc) is read to its end, but at most `min(limit, MAX_READ) + 1`
@@ -165,13 +169,47 @@ pub fn load<'a>(
             "too large to read into memory",
         ));
     }
-    buf.clear();
     let cap = limit.min(MAX_READ);
     let want = match opened.size {
         0 => cap.saturating_add(1),
         size => size.saturating_add(READ_SLACK).min(cap),
     };
-    buf.reserve(opened.size.min(want) as usize);
-    (&opened.file).take(want).read_to_end(buf)?;
-    Ok(Data::Buffer(buf))
+    let n = read_into(&opened.file, buf, opened.size, want as usize)?;
+    Ok(Data::Buffer(&buf[..n]))
+}
+
+/// Read at most `want` bytes of `file` into the front of `scratch`; the number
+/// read. The first read asks for one byte more than the `expect`ed size: when
+/// it comes back short at or past that size, the end has been reached (a
+/// regular file reads short only at its end), and the read that would return 0
+/// to say so is saved: one `read` per file instead of two. Files that report
+/// size 0 (/proc, which reads a page at a time) are read until `read` returns 0.
+fn read_into(
+    mut file: &File,
+    scratch: &mut Vec<u8>,
+    expect: u64,
+    want: usize,
+) -> io::Result<usize> {
+    let mut n = 0;
+    let mut goal = (expect.saturating_add(1).max(8192) as usize).min(want);
+    loop {
+        if n == goal {
+            if goal >= want {
+                return Ok(n);
+            }
+            goal = goal.saturating_mul(2).min(want);
+        }
+        if scratch.len() < goal {
+            scratch.resize(goal, 0);
+        }
+        match file.read(&mut scratch[n..goal]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if expect > 0 && n as u64 >= expect && n < goal {
+            return Ok(n);
+        }
+    }
 }

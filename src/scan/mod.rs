@@ -383,7 +383,7 @@ impl Scanner {
             ),
             Err(e) => (0, Verdict::Error(ScanError::Read(e))),
         };
-        if buf.capacity() > KEEP_BUFFER {
+        if buf.len() > KEEP_BUFFER {
             buf = Vec::new();
         }
         self.buf = buf;
