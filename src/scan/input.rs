@@ -213,3 +213,68 @@ fn read_into(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, bytes).unwrap();
+        let f = File::open(&path).unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn reads_the_whole_file_into_dirty_scratch() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let (_d, f) = file_with(&data);
+        // Scratch left over from a larger file: only the returned length counts.
+        let mut scratch = vec![0xaa; 300_000];
+        let n = read_into(&f, &mut scratch, data.len() as u64, usize::MAX).unwrap();
+        assert_eq!(&scratch[..n], &data[..]);
+    }
+
+    #[test]
+    fn a_file_longer_or_shorter_than_reported_is_read_to_its_end() {
+        let data = vec![7u8; 50_000];
+        // Grew after fstat: read on, within `want`.
+        let (_d, f) = file_with(&data);
+        let mut scratch = Vec::new();
+        assert_eq!(
+            read_into(&f, &mut scratch, 10_000, usize::MAX).unwrap(),
+            50_000
+        );
+        let (_d, f) = file_with(&data);
+        assert_eq!(read_into(&f, &mut scratch, 10_000, 20_000).unwrap(), 20_000);
+        // Shorter than reported (as sysfs files report 4096).
+        let (_d, f) = file_with(b"abc\n");
+        assert_eq!(read_into(&f, &mut scratch, 4096, usize::MAX).unwrap(), 4);
+        assert_eq!(&scratch[..4], b"abc\n");
+    }
+
+    #[test]
+    fn size_zero_sources_are_read_until_end_despite_short_reads() {
+        let (r, mut w) = std::io::pipe().unwrap();
+        let writer = std::thread::spawn(move || {
+            for i in 0..20u8 {
+                w.write_all(&[i; 1000]).unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        let f = File::from(OwnedFd::from(r));
+        let mut scratch = Vec::new();
+        let n = read_into(&f, &mut scratch, 0, usize::MAX).unwrap();
+        writer.join().unwrap();
+        assert_eq!(n, 20_000);
+        assert!(
+            scratch[..n]
+                .chunks(1000)
+                .enumerate()
+                .all(|(i, c)| c.iter().all(|&b| b == i as u8))
+        );
+    }
+}
