@@ -251,22 +251,18 @@ impl AtomSet {
         let mut p = 0;
         #[cfg(target_arch = "x86_64")]
         if self.tiny.is_none() && avx2 {
-            while p + 16 <= n {
-                // SAFETY: `avx2` is true only where the CPU has AVX2 (`self.avx2`
-                // and the calibration both check `simd::available`), and
-                // `hay` holds `p + 16` bytes.
-                let mut m =
-                    unsafe { super::simd::probe8(&self.filter, self.shift, HASH_MUL, hay, p) };
-                while m != 0 {
-                    let i = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    let w = u32::from_le_bytes(hay[p + i..p + i + 4].try_into().unwrap_or([0; 4]));
-                    if !self.quad(w, p + i, &mut f) {
-                        return;
-                    }
-                }
-                p += 8;
+            // SAFETY: `avx2` is true only where the CPU has AVX2 (`self.avx2`
+            // and the calibration both check `simd::available`).
+            let (end, go) = unsafe {
+                super::simd::probe_run(&self.filter, self.shift, HASH_MUL, hay, 0, |q| {
+                    let w = u32::from_le_bytes(hay[q..q + 4].try_into().unwrap_or([0; 4]));
+                    self.quad(w, q, &mut f)
+                })
+            };
+            if !go {
+                return;
             }
+            p = end;
         }
         if self.tiny.is_none() {
             // Four positions per 8-byte load; the filter probes are independent,

@@ -20,6 +20,53 @@ pub fn available() -> bool {
     }
 }
 
+/// Probe every position `p` from `from` on while `p + 16 <= hay.len()`, and call `hit(p)` for each one whose window has its filter bit set,
+/// in order, until it returns `false`. Returns where the probing stopped (the
+/// caller goes on from there) and whether `hit` asked to stop.
+///
+/// The whole loop is compiled with AVX2, so that the probe is inlined into it
+/// rather than called per step.
+///
+/// # Safety
+/// The CPU must support AVX2 ([`available`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub unsafe fn probe_run(
+    filter: &[u64],
+    shift: u32,
+    mul: u32,
+    hay: &[u8],
+    from: usize,
+    mut hit: impl FnMut(usize) -> bool,
+) -> (usize, bool) {
+    let mut p = from;
+    while p + 16 <= hay.len() {
+        // Sixteen positions per step where the bytes allow: the two gathers
+        // overlap, and the branch on "any hit" is taken half as often.
+        // SAFETY: AVX2 is enabled in this function, and `hay` holds `p + 16`
+        // bytes (`p + 24` for the second probe).
+        let (mut m, step) = unsafe {
+            match p + 24 <= hay.len() {
+                true => (
+                    probe8(filter, shift, mul, hay, p)
+                        | probe8(filter, shift, mul, hay, p + 8) << 8,
+                    16,
+                ),
+                false => (probe8(filter, shift, mul, hay, p), 8),
+            }
+        };
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if !hit(p + i) {
+                return (p, false);
+            }
+        }
+        p += step;
+    }
+    (p, true)
+}
+
 /// For positions `p..p + 8` of `hay` (which must hold `p + 16` bytes), a bit mask
 /// of the positions whose 4-byte window has its filter bit set. `filter` has
 /// `2^(32 - shift)` bits.
@@ -28,6 +75,7 @@ pub fn available() -> bool {
 /// The CPU must support AVX2 ([`available`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
+#[inline]
 pub unsafe fn probe8(filter: &[u64], shift: u32, mul: u32, hay: &[u8], p: usize) -> u32 {
     let bytes = &hay[p..p + 16];
     // SAFETY: `bytes` is 16 readable bytes (bounds-checked slice above); the
