@@ -86,7 +86,9 @@ pub fn decode(bytes: &[u8], db: &mut Database) -> Result<(), String> {
     }
     let mut r = Reader { b: payload, at: 0 };
     let mut out = Database::new();
-    for _ in 0..r.count(8)? {
+    let n = r.count(8)?;
+    out.body.reserve(n);
+    for _ in 0..n {
         out.body.push(r.body()?);
     }
     for _ in 0..r.count(4)? {
@@ -266,8 +268,10 @@ impl Reader<'_> {
             }),
             t => return Err(bad(&format!("unknown trailer {t}"))),
         };
-        let mut nodes = Vec::new();
-        for _ in 0..self.count(2)? {
+        // `count` has checked that the file holds this many (2 bytes at least each).
+        let n = self.count(2)?;
+        let mut nodes = Vec::with_capacity(n);
+        for _ in 0..n {
             nodes.push(self.node().map_err(|e| bad(&e))?);
         }
         check_nodes(&nodes).map_err(bad)?;
