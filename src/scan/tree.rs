@@ -128,6 +128,8 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
                         break;
                     }
                     jobs.spawn(move |_| {
+                        // Frees the batch's place when done, or if it panics.
+                        let place = Place(slot_rx);
                         let mut sc = stash.take();
                         let events = batch
                             .iter()
@@ -135,7 +137,7 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
                             .map(|path| Event::File(per_file(&mut sc, path)))
                             .collect();
                         stash.put(sc);
-                        let _ = slot_rx.recv();
+                        drop(place);
                         let _ = event_tx.send(events);
                     });
                 }
@@ -152,6 +154,16 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
         // Draining is not needed: dropping the receiver makes further sends fail.
     });
     Ok(())
+}
+
+/// A queued batch's place among the `4 * threads` allowed; given back when
+/// dropped.
+struct Place<'a>(&'a crossbeam_channel::Receiver<()>);
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.recv();
+    }
 }
 
 /// Scanners kept per pool thread, so that their buffers stay warm. A thread

@@ -3,6 +3,7 @@
 //! the same signatures, offsets and order, with and without `all_matches`.
 //! The signatures are planted across the piece boundaries, reach back and
 //! forward over them, recur in several pieces, and nearly match elsewhere.
+//! Also here: the tree scan's job dispatch survives a panicking callback.
 
 use std::ops::ControlFlow;
 
@@ -268,4 +269,40 @@ fn digests_beside_pieces_decide_as_before() {
             }
         }
     }
+}
+
+#[test]
+fn a_panicking_per_file_callback_ends_the_tree_scan_instead_of_hanging_it() {
+    // More batches than the dispatcher keeps queued (4 per thread), each of
+    // whose jobs panics: the panic must come out of scan_tree_with.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..400 {
+        std::fs::write(dir.path().join(format!("f{i}")), b"x").unwrap();
+    }
+    let root = dir.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let set = SignatureSet::builder().builtin(true).build().unwrap();
+        let walk = WalkOptions::new().walk([root]).unwrap();
+        let opts = TreeOptions {
+            threads: 1,
+            ..TreeOptions::default()
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ward::scan_tree_with(
+                &set,
+                walk,
+                &opts,
+                |_: &mut Scanner, _: &std::path::Path| -> ward::FileReport {
+                    panic!("per-file failure")
+                },
+                |_| ControlFlow::Continue(()),
+            )
+        }));
+        let _ = tx.send(outcome.is_err());
+    });
+    let panicked = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("scan_tree_with hung after its callback panicked");
+    assert!(panicked);
 }
