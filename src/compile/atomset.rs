@@ -252,7 +252,8 @@ impl AtomSet {
         #[cfg(target_arch = "x86_64")]
         if self.tiny.is_none() && avx2 {
             // SAFETY: `avx2` is true only where the CPU has AVX2 (`self.avx2`
-            // and the calibration both check `simd::available`).
+            // and the calibration both check `simd::available`), and `filter`
+            // was made with `2^(32 - shift)` bits in `new`.
             let (end, go) = unsafe {
                 super::simd::probe_run(&self.filter, self.shift, HASH_MUL, hay, 0, |q| {
                     let w = u32::from_le_bytes(hay[q..q + 4].try_into().unwrap_or([0; 4]));

@@ -28,7 +28,8 @@ pub fn available() -> bool {
 /// rather than called per step.
 ///
 /// # Safety
-/// The CPU must support AVX2 ([`available`]).
+/// The CPU must support AVX2 ([`available`]), and `filter` must hold
+/// `2^(32 - shift)` bits (the gather reads the word of every hashed slot).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 pub unsafe fn probe_run(
@@ -72,7 +73,8 @@ pub unsafe fn probe_run(
 /// `2^(32 - shift)` bits.
 ///
 /// # Safety
-/// The CPU must support AVX2 ([`available`]).
+/// The CPU must support AVX2 ([`available`]), and `filter` must hold
+/// `2^(32 - shift)` bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
