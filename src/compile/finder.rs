@@ -10,6 +10,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
+use super::atoms::MAX_ATOM;
 use super::atomset::AtomSet;
 
 /// From this many atoms on, the [`AtomSet`] is used.
@@ -57,17 +58,34 @@ impl Finder {
         }
     }
 
-    /// Call `f(atom_id, position)` for each occurrence until it returns `false`.
+    /// Call `f(atom_id, position)` for each occurrence until it returns `false`,
+    /// in order of position (shorter atoms first at one position). The order
+    /// matters: a search split into pieces gives each hit to the piece where it
+    /// starts, and must meet the hits in the order one search does.
     #[inline]
     pub fn for_each(&self, hay: &[u8], mut f: impl FnMut(u32, usize) -> bool) {
         match self {
             Finder::Table(t) => t.for_each(hay, f),
             Finder::Automaton(a) => {
+                // The automaton reports overlapping matches in order of their
+                // end. A match ending at `e` starts at `e - MAX_ATOM` or later,
+                // so the ones held back that start before that can go out.
+                let mut held: Vec<(usize, usize, u32)> = Vec::new();
+                let mut release = |held: &mut Vec<(usize, usize, u32)>, before: usize| {
+                    held.sort_unstable();
+                    let n = held.partition_point(|&(start, _, _)| start < before);
+                    let go = held[..n].iter().all(|&(start, _, id)| f(id, start));
+                    held.drain(..n);
+                    go
+                };
                 for m in a.find_overlapping_iter(hay) {
-                    if !f(m.pattern().as_u32(), m.start()) {
+                    let before = m.end().saturating_sub(MAX_ATOM);
+                    if !held.is_empty() && !release(&mut held, before) {
                         return;
                     }
+                    held.push((m.start(), m.len(), m.pattern().as_u32()));
                 }
+                release(&mut held, usize::MAX);
             }
         }
     }

@@ -158,7 +158,7 @@ pub struct Scanner {
     max_filesize: Option<u64>,
     max_scantime: Option<Duration>,
     allow_mmap: bool,
-    split_large: bool,
+    pieces: Option<Arc<rayon::ThreadPool>>,
     buf: Vec<u8>,
     state: FileState,
 }
@@ -180,7 +180,7 @@ impl Scanner {
             max_filesize: None,
             max_scantime: None,
             allow_mmap: true,
-            split_large: false,
+            pieces: None,
             buf: Vec::new(),
         }
     }
@@ -211,12 +211,14 @@ impl Scanner {
         self
     }
 
-    /// Search files of 4 MiB and more in 1 MiB pieces in parallel on the rayon
-    /// pool the scanner is running on (default: off; no effect outside a rayon
-    /// pool). The result is the same; a large file then no longer keeps one
-    /// thread busy while the others wait. [`tree::scan_tree`] turns it on.
-    pub fn split_large(&mut self, yes: bool) -> &mut Self {
-        self.split_large = yes;
+    /// Search files of 4 MiB and more in 1 MiB pieces in parallel on `pool`
+    /// (default: none). The matches are those of one search; a large file then
+    /// no longer keeps one thread busy while the others wait. The calling
+    /// thread waits for the pieces and does nothing else meanwhile (it should
+    /// not be one of `pool`'s threads, or it would take other work of the pool
+    /// while it waits). [`tree::scan_tree`] scans with a pool of its own.
+    pub fn split_large(&mut self, pool: Option<Arc<rayon::ThreadPool>>) -> &mut Self {
+        self.pieces = pool;
         self
     }
 
@@ -249,10 +251,18 @@ impl Scanner {
             // and the body matches dropped if the hashes decide.
             let mut budget = self.state.memo.budget;
             let mut body = Vec::new();
-            let (digests, ()) = rayon::join(
-                || digests_in_parallel(inner, data, &mut budget),
-                || self.body_matches(inner, data, geom, ftype, &mut body),
-            );
+            let pool = Arc::clone(self.pieces.as_ref().expect("splits() checked it"));
+            let (digests, ()) = pool.install(|| {
+                rayon::join(
+                    || digests_in_parallel(inner, data, &mut budget),
+                    || self.body_matches(inner, data, geom, ftype, &mut body),
+                )
+            });
+            if budget.expired() {
+                // As in one search: a search that starts after the digests ran
+                // out of time finds nothing.
+                body.clear();
+            }
             self.state.memo.budget.absorb(&budget);
             if !allowed(inner, size, &digests) {
                 hash_matches(inner, size, &digests, &mut out);
@@ -289,7 +299,7 @@ impl Scanner {
 
     /// Whether `data` is searched in pieces in parallel.
     fn splits(&self, data: &[u8]) -> bool {
-        self.split_large && data.len() >= SPLIT_FROM && rayon::current_thread_index().is_some()
+        self.pieces.is_some() && data.len() >= SPLIT_FROM
     }
 
     /// The verdict for what a scan found, given whether its budget ran out.
@@ -422,8 +432,8 @@ impl Scanner {
             geom,
             all_matches: self.all_matches,
         };
-        if self.splits(data) {
-            let budget = search.in_pieces(&self.state.memo.budget, ftype, out);
+        if let Some(pool) = self.pieces.as_ref().filter(|_| self.splits(data)) {
+            let budget = pool.install(|| search.in_pieces(&self.state.memo.budget, ftype, out));
             self.state.memo.budget.absorb(&budget);
         } else {
             let mut ftype = ftype;
@@ -529,6 +539,11 @@ impl Search<'_> {
     /// signature keeps its first match, and without `all_matches` the first
     /// match of the first piece that has one wins (later pieces stop early).
     /// Returns the budget with `expired` set if any piece ran out of time.
+    ///
+    /// Under a deadline the pieces race the clock side by side, so a match in
+    /// a later piece can be found where one search would have run out of time
+    /// before reaching it: the file is then reported infected rather than
+    /// timed out, a real match either way.
     fn in_pieces(&self, budget: &Budget, ftype: Option<FileType>, out: &mut Vec<Match>) -> Budget {
         use rayon::prelude::*;
         let pieces = self.data.len().div_ceil(SPLIT_PIECE);

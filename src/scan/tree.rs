@@ -1,10 +1,10 @@
-//! Scanning many paths in parallel: one thread walks, one hands batches of paths
-//! to a rayon pool as jobs, and the caller's thread receives every event in turn
-//! (one writer owns the output).
+//! Scanning many paths in parallel: one thread walks, worker threads scan
+//! batches of paths (large files in pieces on a rayon pool), and the caller's
+//! thread receives every event in turn (one writer owns the output).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::bounded;
@@ -60,22 +60,17 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
     per_file: impl Fn(&mut Scanner, &Path) -> R + Sync,
     mut on_event: impl FnMut(Event<R>) -> ControlFlow<()>,
 ) -> Result<(), rayon::ThreadPoolBuildError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()?;
+    // Large files are split into pieces searched on this pool. Its threads do
+    // nothing else: a worker that waits for a file's pieces takes no other work
+    // meanwhile, so it holds one file (one lease, one buffer) at a time.
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .thread_name(|i| format!("ward-pieces-{i}"))
+            .build()?,
+    );
+    let workers = pool.current_num_threads();
     let stop = AtomicBool::new(false);
-    let threads = pool.current_num_threads();
-    let stash = Stash {
-        per_thread: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
-        make: || {
-            let mut sc = Scanner::new(set);
-            sc.all_matches(opts.all_matches)
-                .max_filesize(opts.max_filesize)
-                .max_scantime(opts.max_scantime)
-                .split_large(true);
-            sc
-        },
-    };
     // Paths and events travel in batches: one channel operation (and at most one
     // wake-up) per batch instead of per file.
     let (work_tx, work_rx) = bounded::<Vec<PathBuf>>(64);
@@ -113,36 +108,29 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
             let _ = walk_events.send(others);
             let _ = work_tx.send(files);
         });
-        // Each batch is a job on the pool. A pool thread that waits for the
-        // pieces of a large file steals other jobs meanwhile: pieces first,
-        // then new batches. At most `4 * threads` batches are queued, so a huge
-        // tree is not held in memory.
+        // Workers take batches from the walker, each with a scanner of its own.
         let per_file = &per_file;
-        let stash = &stash;
-        s.spawn(move || {
-            let (slot_tx, slot_rx) = bounded::<()>(4 * threads);
-            let (event_tx, slot_rx) = (&event_tx, &slot_rx);
-            pool.in_place_scope(|jobs| {
+        for _ in 0..workers {
+            let (work_rx, event_tx, pool) = (work_rx.clone(), event_tx.clone(), Arc::clone(&pool));
+            s.spawn(move || {
+                let mut sc = Scanner::new(set);
+                sc.all_matches(opts.all_matches)
+                    .max_filesize(opts.max_filesize)
+                    .max_scantime(opts.max_scantime)
+                    .split_large(Some(pool));
                 for batch in work_rx {
-                    if stop.load(Ordering::Relaxed) || slot_tx.send(()).is_err() {
-                        break;
+                    let events = batch
+                        .iter()
+                        .take_while(|_| !stop.load(Ordering::Relaxed))
+                        .map(|path| Event::File(per_file(&mut sc, path)))
+                        .collect();
+                    if event_tx.send(events).is_err() {
+                        return;
                     }
-                    jobs.spawn(move |_| {
-                        // Frees the batch's place when done, or if it panics.
-                        let place = Place(slot_rx);
-                        let mut sc = stash.take();
-                        let events = batch
-                            .iter()
-                            .take_while(|_| !stop.load(Ordering::Relaxed))
-                            .map(|path| Event::File(per_file(&mut sc, path)))
-                            .collect();
-                        stash.put(sc);
-                        drop(place);
-                        let _ = event_tx.send(events);
-                    });
                 }
             });
-        });
+        }
+        drop((work_rx, event_tx));
         'events: for batch in event_rx {
             for ev in batch {
                 if on_event(ev).is_break() {
@@ -154,42 +142,6 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
         // Draining is not needed: dropping the receiver makes further sends fail.
     });
     Ok(())
-}
-
-/// A queued batch's place among the `4 * threads` allowed; given back when
-/// dropped.
-struct Place<'a>(&'a crossbeam_channel::Receiver<()>);
-
-impl Drop for Place<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.recv();
-    }
-}
-
-/// Scanners kept per pool thread, so that their buffers stay warm. A thread
-/// that runs a second batch while its first waits (see `scan_tree_with`) takes
-/// a second scanner.
-struct Stash<M> {
-    per_thread: Vec<Mutex<Vec<Scanner>>>,
-    make: M,
-}
-
-impl<M: Fn() -> Scanner> Stash<M> {
-    fn slot(&self) -> &Mutex<Vec<Scanner>> {
-        let i = rayon::current_thread_index().unwrap_or(0);
-        &self.per_thread[i % self.per_thread.len()]
-    }
-
-    fn take(&self) -> Scanner {
-        let spare = self.slot().lock().ok().and_then(|mut v| v.pop());
-        spare.unwrap_or_else(&self.make)
-    }
-
-    fn put(&self, sc: Scanner) {
-        if let Ok(mut v) = self.slot().lock() {
-            v.push(sc);
-        }
-    }
 }
 
 /// Files per batch: small enough that the last batches still spread over the

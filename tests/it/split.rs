@@ -6,6 +6,7 @@
 //! Also here: the tree scan's job dispatch survives a panicking callback.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use ward::{Event, Format, MatchKind, Scanner, SignatureSet, TreeOptions, Verdict, WalkOptions};
 
@@ -136,16 +137,15 @@ fn sequential(set: &SignatureSet, data: &[u8], all: bool) -> Found {
     found(&sc.scan_bytes(data))
 }
 
+fn pool() -> Option<Arc<rayon::ThreadPool>> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build();
+    Some(Arc::new(pool.unwrap()))
+}
+
 fn in_pieces(set: &SignatureSet, data: &[u8], all: bool) -> Found {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
-    pool.install(|| {
-        let mut sc = Scanner::new(set);
-        sc.all_matches(all).split_large(true);
-        found(&sc.scan_bytes(data))
-    })
+    let mut sc = Scanner::new(set);
+    sc.all_matches(all).split_large(pool());
+    found(&sc.scan_bytes(data))
 }
 
 #[test]
@@ -168,6 +168,48 @@ fn pieces_find_what_one_search_finds() {
             }
             assert_eq!(got, want, "len {len} all_matches {all}");
         }
+    }
+}
+
+#[test]
+fn few_atoms_meet_hits_in_the_same_order_across_piece_ends() {
+    // Below 64 atoms the finder is an Aho-Corasick automaton, which reports
+    // overlapping hits in order of their end: here `adbe` (starting at the
+    // piece boundary) ends before `deadbeef` (starting one byte before it).
+    let mut data = vec![0u8; 5 * MIB];
+    data[PIECE - 1..PIECE + 3].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    for sigs in [
+        "Long:0:*:deadbeef\nShort:0:*:adbe\n",
+        "Same:0:*:deadbeef\nSame:0:*:adbe\n",
+    ] {
+        let set = SignatureSet::builder()
+            .builtin(false)
+            .text(Format::Ndb, "order.ndb", sigs)
+            .build()
+            .unwrap();
+        for all in [true, false] {
+            let want = sequential(&set, &data, all);
+            assert_eq!(want.first().map(|m| m.1), Some(PIECE as u64 - 1), "{sigs}");
+            assert_eq!(
+                in_pieces(&set, &data, all),
+                want,
+                "{sigs} all_matches {all}"
+            );
+        }
+    }
+    // And the planted set cut below 64 atoms.
+    let (data, sigs) = planted(9 * MIB, 6);
+    let few: String = sigs.lines().step_by(12).map(|l| format!("{l}\n")).collect();
+    let set = SignatureSet::builder()
+        .builtin(false)
+        .text(Format::Ndb, "few.ndb", few)
+        .build()
+        .unwrap();
+    assert!(set.info().atoms < 64 && set.info().automaton.contains("aho-corasick"));
+    for all in [true, false] {
+        let want = sequential(&set, &data, all);
+        assert!(!want.is_empty());
+        assert_eq!(in_pieces(&set, &data, all), want, "all_matches {all}");
     }
 }
 
@@ -227,18 +269,13 @@ fn digests_beside_pieces_decide_as_before() {
         b.build().unwrap()
     };
     let with_hash = |set: &SignatureSet, all: bool, split: bool| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(4)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let mut sc = Scanner::new(set);
-            sc.all_matches(all).split_large(split);
-            sc.scan_bytes(&data)
-                .iter()
-                .map(|m| (m.name.to_string(), m.kind))
-                .collect::<Vec<_>>()
-        })
+        let mut sc = Scanner::new(set);
+        sc.all_matches(all)
+            .split_large(if split { pool() } else { None });
+        sc.scan_bytes(&data)
+            .iter()
+            .map(|m| (m.name.to_string(), m.kind))
+            .collect::<Vec<_>>()
     };
     for (hashes, allowed) in [
         (hashes.as_str(), false),
