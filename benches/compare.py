@@ -7,8 +7,8 @@ throughput and ratios.
 
 Peers run when installed: clamscan (one thread; it has no other mode), yara -p N,
 yr (YARA-X) scan -p N. A plain parallel read of every file (cat) gives the floor.
-Every command runs once to warm the page cache, then N times; the median wall
-time is reported. Ratios are peer time / ward time, so 10x means ward is ten
+Every command runs once to warm the page cache, then N times, the runs of all
+commands interleaved; the median wall time is reported. Ratios are peer time / ward time, so 10x means ward is ten
 times faster. Detections are not compared here (tests/it/clamav_diff.rs does).
 
 With --scaling 1,2,4,8,16 it instead runs ward, yr, yara and the plain read at each
@@ -43,14 +43,27 @@ def corpus_size(root):
     return total, files
 
 
-def timed(cmd, runs):
+def once(cmd):
+    t = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(cmd, str))
-    times = []
+    return time.perf_counter() - t
+
+
+def timed_all(cmds, runs):
+    """(median, min, max) for each command. The runs are interleaved (every
+    command once, then again), so that a shared machine's drift affects every
+    command alike and the ratios stay fair."""
+    for cmd in cmds:
+        once(cmd)
+    times = [[] for _ in cmds]
     for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, shell=isinstance(cmd, str))
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), min(times), max(times)
+        for i, cmd in enumerate(cmds):
+            times[i].append(once(cmd))
+    return [(statistics.median(t), min(t), max(t)) for t in times]
+
+
+def timed(cmd, runs):
+    return timed_all([cmd], runs)[0]
 
 
 def yr_compile(args):
@@ -77,22 +90,23 @@ def scaling(args, size, files, dbs):
     if have_yr:
         head += f' {"yr s":>7} {"ward vs yr":>10}'
     if have_yara:
-        head += f' {"yara s":>7} {"ward vs yara":>12}'
+        head += f' {"yara s":>7} {"ward vs yara":>10}'
     print(head, flush=True)
     base = None
     for n in counts:
         j = str(n)
-        ward = timed([args.ward, 'scan', '-j', j, '--no-builtin', '-i', '--no-summary', *dbs, args.corpus],
-                     args.runs)[0]
-        base = base or ward * n
-        read = timed(read_all(args.corpus, j), args.runs)[0]
-        line = f'{n:7} {ward:8.3f} {size / ward / 1e6:7.0f} {base / ward:7.1f}x {read:7.3f}'
+        cmds = [[args.ward, 'scan', '-j', j, '--no-builtin', '-i', '--no-summary', *dbs, args.corpus],
+                read_all(args.corpus, j)]
         if have_yr:
-            yr = timed([args.yr, 'scan', '-r', '-p', j, '-C', compiled, args.corpus], args.runs)[0]
-            line += f' {yr:7.2f} {yr / ward:9.1f}x'
+            cmds.append([args.yr, 'scan', '-r', '-p', j, '-C', compiled, args.corpus])
         if have_yara:
-            yara = timed(['yara', '-r', '-p', j, args.yar, args.corpus], args.runs)[0]
-            line += f' {yara:7.2f} {yara / ward:11.1f}x'
+            cmds.append(['yara', '-r', '-p', j, args.yar, args.corpus])
+        medians = [t[0] for t in timed_all(cmds, args.runs)]
+        ward, read = medians[0], medians[1]
+        base = base or ward * n
+        line = f'{n:7} {ward:8.3f} {size / ward / 1e6:7.0f} {base / ward:7.1f}x {read:7.3f}'
+        for peer in medians[2:]:
+            line += f' {peer:7.2f} {peer / ward:9.1f}x'
         print(line, flush=True)
 
 
@@ -132,7 +146,7 @@ def main():
 
     print(f'corpus: {args.corpus}: {files} files, {size / 2**20:.0f} MiB; '
           f'signatures: {" ".join(args.ndb + args.hash)}; {args.runs} runs each, median')
-    results = [(name, *timed(cmd, args.runs)) for name, cmd in runs]
+    results = [(name, *t) for (name, _), t in zip(runs, timed_all([c for _, c in runs], args.runs))]
     ward_time = results[0][1]
     print(f'{"scanner":28} {"median s":>9} {"min-max s":>13} {"MB/s":>8} {"vs ward":>8}')
     for name, med, lo, hi in results:
