@@ -120,6 +120,15 @@ fn boundaries(len: usize) -> impl Iterator<Item = usize> {
     (PIECE..len - 16).step_by(PIECE)
 }
 
+/// A set of `.ndb` signatures alone.
+fn ndb_set(sigs: &str) -> SignatureSet {
+    let set = SignatureSet::builder()
+        .builtin(false)
+        .text(Format::Ndb, "split.ndb", sigs)
+        .build();
+    set.unwrap()
+}
+
 type Found = Vec<(String, u64)>;
 
 fn found(m: &[ward::Match]) -> Found {
@@ -152,11 +161,7 @@ fn in_pieces(set: &SignatureSet, data: &[u8], all: bool) -> Found {
 fn pieces_find_what_one_search_finds() {
     for (len, seed) in [(17 * MIB + 12345, 1u64), (9 * MIB, 2), (12 * MIB, 3)] {
         let (data, sigs) = planted(len, seed);
-        let set = SignatureSet::builder()
-            .builtin(false)
-            .text(Format::Ndb, "split.ndb", sigs)
-            .build()
-            .unwrap();
+        let set = ndb_set(&sigs);
         for all in [true, false] {
             let want = sequential(&set, &data, all);
             let got = in_pieces(&set, &data, all);
@@ -182,11 +187,7 @@ fn few_atoms_meet_hits_in_the_same_order_across_piece_ends() {
         "Long:0:*:deadbeef\nShort:0:*:adbe\n",
         "Same:0:*:deadbeef\nSame:0:*:adbe\n",
     ] {
-        let set = SignatureSet::builder()
-            .builtin(false)
-            .text(Format::Ndb, "order.ndb", sigs)
-            .build()
-            .unwrap();
+        let set = ndb_set(sigs);
         for all in [true, false] {
             let want = sequential(&set, &data, all);
             assert_eq!(want.first().map(|m| m.1), Some(PIECE as u64 - 1), "{sigs}");
@@ -200,11 +201,7 @@ fn few_atoms_meet_hits_in_the_same_order_across_piece_ends() {
     // And the planted set cut below 64 atoms.
     let (data, sigs) = planted(9 * MIB, 6);
     let few: String = sigs.lines().step_by(12).map(|l| format!("{l}\n")).collect();
-    let set = SignatureSet::builder()
-        .builtin(false)
-        .text(Format::Ndb, "few.ndb", few)
-        .build()
-        .unwrap();
+    let set = ndb_set(&few);
     assert!(set.info().atoms < 64 && set.info().automaton.contains("aho-corasick"));
     for all in [true, false] {
         let want = sequential(&set, &data, all);
@@ -216,11 +213,7 @@ fn few_atoms_meet_hits_in_the_same_order_across_piece_ends() {
 #[test]
 fn scan_tree_splits_large_files_with_the_same_result() {
     let (data, sigs) = planted(10 * MIB + 777, 4);
-    let set = SignatureSet::builder()
-        .builtin(false)
-        .text(Format::Ndb, "split.ndb", sigs)
-        .build()
-        .unwrap();
+    let set = ndb_set(&sigs);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.bin");
     std::fs::write(&path, &data).unwrap();
