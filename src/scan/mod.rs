@@ -246,12 +246,14 @@ impl Scanner {
     ) -> Vec<Match> {
         let mut out = Vec::new();
         let size = data.len() as u64;
-        if hashes && self.splits(data) && needs_hash(inner, size) {
+        if hashes
+            && needs_hash(inner, size)
+            && let Some(pool) = self.splitting(data)
+        {
             // A large file: its digests and its pieces are computed side by side,
             // and the body matches dropped if the hashes decide.
             let mut budget = self.state.memo.budget;
             let mut body = Vec::new();
-            let pool = Arc::clone(self.pieces.as_ref().expect("splits() checked it"));
             let (digests, ()) = pool.install(|| {
                 rayon::join(
                     || digests_in_parallel(inner, data, &mut budget),
@@ -297,9 +299,9 @@ impl Scanner {
         out
     }
 
-    /// Whether `data` is searched in pieces in parallel.
-    fn splits(&self, data: &[u8]) -> bool {
-        self.pieces.is_some() && data.len() >= SPLIT_FROM
+    /// The pool that searches `data` in pieces, if it is to be split.
+    fn splitting(&self, data: &[u8]) -> Option<Arc<rayon::ThreadPool>> {
+        self.pieces.clone().filter(|_| data.len() >= SPLIT_FROM)
     }
 
     /// The verdict for what a scan found, given whether its budget ran out.
@@ -432,7 +434,7 @@ impl Scanner {
             geom,
             all_matches: self.all_matches,
         };
-        if let Some(pool) = self.pieces.as_ref().filter(|_| self.splits(data)) {
+        if let Some(pool) = self.splitting(data) {
             let budget = pool.install(|| search.in_pieces(&self.state.memo.budget, ftype, out));
             self.state.memo.budget.absorb(&budget);
         } else {
