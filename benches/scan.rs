@@ -1,7 +1,8 @@
 //! Signature-set compile time and `Scanner::scan_bytes` throughput on generated
 //! data (see `common`): 1k / 10k / 100k synthetic `.ndb` signatures over an 8 MiB
 //! text/binary haystack, and 4 KiB / 64 KiB / 1 MiB inputs with 10k signatures;
-//! plus `star_gap`, one signature whose atom follows a `*`, on growing inputs (a
+//! a large input searched in parallel pieces on 1, 2, ... threads (up to the
+//! cores there are); plus `star_gap`, one signature whose atom follows a `*`, on growing inputs (a
 //! per-byte time that grows with the input size means quadratic verification).
 //!
 //! `cargo bench --bench scan` (about 2.5 minutes on an idle machine; add
@@ -97,7 +98,29 @@ fn throughput(c: &mut Criterion) {
     }
     g.finish();
 
+    // One large file searched in 1 MiB pieces on a pool of 1, 2, ... threads
+    // (`Scanner::split_large`, as `ward scan` does from 4 MiB on).
     let set = &sets[1].1;
+    let mut g = c.benchmark_group("split_8MiB_10k_sigs");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Bytes(hay.len() as u64));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for threads in [1, 2, 4, 8, 16].into_iter().filter(|&t| t <= cores) {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut s = scanner(set);
+        s.split_large(Some(std::sync::Arc::new(pool)));
+        g.bench_with_input(BenchmarkId::new("threads", threads), &hay, |b, hay| {
+            b.iter(|| s.scan_bytes(black_box(hay)))
+        });
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("scan_10k_sigs");
     g.sample_size(20)
         .sampling_mode(SamplingMode::Flat)
