@@ -688,11 +688,14 @@ fn digest_with<D: Digest>(data: &[u8], budget: &mut Budget) -> Option<Vec<u8>> {
     Some(d.finalize().to_vec())
 }
 
+/// Whether the hash index or the allow list uses `kind` digests of files of `size`.
+fn needs_digest(inner: &Inner, kind: HashKind, size: u64) -> bool {
+    inner.hashes.needs(kind, size) || inner.allow.needs(kind, size)
+}
+
 /// Whether the set has a hash signature or allow-list entry for files of `size`.
 fn needs_hash(inner: &Inner, size: u64) -> bool {
-    hashes::KINDS
-        .iter()
-        .any(|&k| inner.hashes.needs(k, size) || inner.allow.needs(k, size))
+    hashes::KINDS.iter().any(|&k| needs_digest(inner, k, size))
 }
 
 /// The digests of `data` that the hash index or the allow list can use for a
@@ -701,7 +704,7 @@ fn needs_hash(inner: &Inner, size: u64) -> bool {
 fn digests(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>; 3] {
     let size = data.len() as u64;
     hashes::KINDS.map(|k| {
-        (inner.hashes.needs(k, size) || inner.allow.needs(k, size))
+        needs_digest(inner, k, size)
             .then(|| digest(k, data, budget))
             .flatten()
     })
@@ -715,8 +718,8 @@ fn digests_in_parallel(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Opti
         .par_iter()
         .map(|&k| {
             let mut b = *budget;
-            let needed = inner.hashes.needs(k, size) || inner.allow.needs(k, size);
-            (needed.then(|| digest(k, data, &mut b)).flatten(), b)
+            let d = needs_digest(inner, k, size).then(|| digest(k, data, &mut b));
+            (d.flatten(), b)
         })
         .collect();
     let mut out = [None, None, None];
