@@ -33,8 +33,6 @@ pub(crate) struct CompiledSig {
     pub atom: AtomPlace,
     /// Fewest and most bytes before the atom (`None`: unbounded).
     pub left: (u64, Option<u64>),
-    /// Fixed bytes around the atom, checked before verification.
-    pub window: atoms::Window,
 }
 
 /// A signature that owns an atom, with the window around its atom copied in:
@@ -164,9 +162,12 @@ impl SignatureSet {
         let mut owners = Vec::with_capacity(sigs.len());
         for list in &atom_owners {
             owner_start.push(owners.len() as u32);
-            owners.extend(list.iter().map(|&sig| Owner {
-                window: sigs[sig as usize].window,
-                sig,
+            owners.extend(list.iter().map(|&sig| {
+                let s = &sigs[sig as usize];
+                Owner {
+                    window: atoms::Window::around(&s.nodes, s.atom),
+                    sig,
+                }
             }));
         }
         owner_start.push(owners.len() as u32);
@@ -238,7 +239,6 @@ fn compile_sig(sig: BodySig) -> Result<CompiledSig, CompileError> {
             let (a, b) = n.width();
             (lo + a, hi.zip(b).map(|(x, y)| x + y))
         });
-    let window = atoms::Window::around(&sig.nodes, atom);
     Ok(CompiledSig {
         name: sig.name,
         target: sig.target,
@@ -247,7 +247,6 @@ fn compile_sig(sig: BodySig) -> Result<CompiledSig, CompileError> {
         nodes: sig.nodes,
         atom,
         left,
-        window,
     })
 }
 
