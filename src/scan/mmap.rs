@@ -71,6 +71,18 @@ pub(crate) fn read_lease(file: &File) -> Result<ReadLease<'_>, LeaseRefused> {
     }
 }
 
+/// Whether some process (this one included) has `file` open for writing: a
+/// read lease is refused exactly then. `None` when a lease cannot tell (not the
+/// owner of the file and no `CAP_LEASE`, or a filesystem without leases).
+/// `file` must be open read-only; the lease is released before returning.
+pub(crate) fn open_for_writing(file: &File) -> Option<bool> {
+    match read_lease(file) {
+        Ok(_) => Some(false),
+        Err(LeaseRefused::Writer) => Some(true),
+        Err(LeaseRefused::Unavailable) => None,
+    }
+}
+
 /// A read-only map of a file, valid while the lease on the file is held.
 pub struct LeasedMap<'f> {
     // Declared before the lease, so the map is unmapped before the lease is

@@ -345,6 +345,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Append to the threat log and tell the caller; a failed append is told too.
+    fn record(&self, threat: &threats::Threat) {
+        if let Err(e) = self.log.append(threat) {
+            self.notice(Notice::Error(format!(
+                "{}: cannot append to the threat log: {e}",
+                self.log.path().display()
+            )));
+        }
+        self.notice(Notice::Threat(threat.clone()));
+    }
+
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }

@@ -2,7 +2,6 @@
 //! following links, skip it when its (dev, inode, size, times) were seen clean
 //! with the current signatures, else scan that descriptor and act on it.
 
-use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +12,7 @@ use super::cache::{Cached, FileKey};
 use super::threats::{Threat, ThreatAction, ThreatResult};
 use super::{Action, Notice, Shared, Why, reload};
 use crate::quarantine::{Target, TargetOpen};
+use crate::scan::mmap::open_for_writing;
 use crate::{Match, Scanner, VaultError, Verdict};
 
 /// Run until stopped: scan each queued path.
@@ -49,7 +49,7 @@ fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
     // A file someone still writes to is scanned at its close, not now: a
     // quarantine now would take it away from the writer mid-file.
     if why != Why::Closed {
-        match super::fanotify::open_for_writing(target.opened().file.as_fd()) {
+        match open_for_writing(&target.opened().file) {
             Some(false) => {}
             Some(true) => return,
             None if why == Why::Created => return,
@@ -121,7 +121,7 @@ fn act(shared: &Shared, slot: &mut Option<(u64, Scanner)>, target: &Target, matc
             t
         }
     };
-    record(shared, &threat);
+    shared.record(&threat);
 }
 
 /// How long a worker waits for a restore of the file it is about to take.
@@ -174,15 +174,4 @@ fn wait_for_restore(shared: &Shared, target: &Target) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Append to the threat log and tell the caller; a failed append is told too.
-pub(crate) fn record(shared: &Shared, threat: &Threat) {
-    if let Err(e) = shared.log.append(threat) {
-        shared.notice(Notice::Error(format!(
-            "{}: cannot append to the threat log: {e}",
-            shared.log.path().display()
-        )));
-    }
-    shared.notice(Notice::Threat(threat.clone()));
 }

@@ -34,8 +34,6 @@
 
 mod sys;
 
-pub(crate) use sys::open_for_writing;
-
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -49,7 +47,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 
 use super::cache::{Cached, FileKey};
 use super::threats::{Threat, ThreatAction, ThreatResult};
-use super::{Action, BlockOptions, Notice, Shared, WatchError, Why, spawn, worker};
+use super::{Action, BlockOptions, Notice, Shared, WatchError, Why, spawn};
 use crate::scan::input::Opened;
 use crate::{Scanner, SkipReason, Verdict};
 
@@ -469,7 +467,7 @@ impl Blocker {
     fn denied(&self, shared: &Shared, p: &Pending, names: Vec<String>) {
         let mut t = Threat::new(&p.path, names, ThreatAction::Deny, ThreatResult::Denied);
         t.pid = Some(p.pid);
-        worker::record(shared, &t);
+        shared.record(&t);
         if shared.opts.action == Action::Quarantine && p.path.is_absolute() {
             shared.submit(p.path.clone(), Why::Closed);
         }
@@ -548,7 +546,7 @@ impl Blocker {
                         "the verdict came after the {:?} deadline; the open had been allowed",
                         self.opts.deadline
                     ));
-                    worker::record(shared, &t);
+                    shared.record(&t);
                     if shared.opts.action == Action::Quarantine && p.path.is_absolute() {
                         shared.submit(p.path.clone(), Why::Closed);
                     }

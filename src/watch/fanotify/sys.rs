@@ -199,24 +199,6 @@ pub fn raise_nofile_limit() -> io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
-/// Whether some process (this one included) has the file open for writing:
-/// a read lease is refused exactly then. `None` when a lease cannot tell (not
-/// the owner of the file and no `CAP_LEASE`, or a filesystem without leases).
-/// `file` must be open read-only; the lease is released before returning.
-pub fn open_for_writing(file: BorrowedFd<'_>) -> Option<bool> {
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl with F_SETLEASE on a valid descriptor; no memory is passed.
-    if unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) } == 0 {
-        // SAFETY: as above.
-        unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
-        return Some(false);
-    }
-    match io::Error::last_os_error().raw_os_error() {
-        Some(libc::EAGAIN) => Some(true),
-        _ => None,
-    }
-}
-
 impl AsFd for Group {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
