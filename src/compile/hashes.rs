@@ -82,13 +82,9 @@ impl HashIndex {
     }
 
     /// Number of signatures.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.counts.iter().sum()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Approximate heap use in bytes.

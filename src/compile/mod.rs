@@ -2,25 +2,25 @@
 //! automaton over the atoms of every body signature, the verification data for
 //! each, and the hash index.
 
-pub mod atoms;
-pub mod atomset;
-pub mod finder;
-pub mod hashes;
+pub(crate) mod atoms;
+mod atomset;
+mod finder;
+pub(crate) mod hashes;
 mod simd;
-pub mod verify;
+pub(crate) mod sparse;
 
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::scan::sparse::SparseLimits;
 use crate::sig::{
     BodySig, Database, DatabaseError, Format, HashKind, Node, Offset, TargetType, Trailer,
 };
 use atoms::AtomPlace;
 use finder::Finder;
 use hashes::HashIndex;
+use sparse::SparseLimits;
 
 /// A body signature ready to verify.
 #[derive(Debug)]

@@ -1,11 +1,13 @@
 //! Scanning: a [`Scanner`] owns one thread's scratch state and matches bytes or
 //! files against a shared [`SignatureSet`], producing a [`FileReport`].
 
+mod budget;
 pub mod filetype;
 pub mod input;
 pub(crate) mod mmap;
 pub(crate) mod sparse;
 pub mod tree;
+mod verify;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -18,12 +20,13 @@ use std::time::{Duration, Instant};
 use md5::Digest;
 
 use crate::compile::atoms::MAX_ATOM;
-use crate::compile::verify::{Budget, Memo, Verifier};
 use crate::compile::{Inner, SignatureSet, hashes};
 use crate::sig::{HashKind, TargetType};
+use budget::Budget;
 use filetype::FileType;
 use input::{OpenOutcome, SpecialKind};
 use sparse::Geometry;
+use verify::{Memo, Verifier};
 
 /// How a signature matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -61,7 +61,7 @@
 //! it).
 //!
 //! When the view would not be much smaller than the file (few or short holes,
-//! `Z` above [`MAX_ZERO_RUN`] because of a pattern with a huge bounded gap, a
+//! `Z` above [`MAX_ZERO_RUN`](crate::compile::sparse::MAX_ZERO_RUN) because of a pattern with a huge bounded gap, a
 //! filesystem without `SEEK_HOLE`, anchors that cover the file, too many
 //! extents, hashes needed) the file is scanned as usual, in full.
 
@@ -72,66 +72,19 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 
 use rustix::fs::SeekFrom;
 
+use super::budget::Budget;
 use super::filetype::FileType;
-use crate::compile::CompiledSig;
-use crate::compile::verify::Budget;
-use crate::sig::{Node, Offset, Trailer};
+use crate::compile::sparse::SparseLimits;
+use crate::sig::Offset;
 
 /// Files smaller than this are never treated as sparse (reading them is cheap).
 pub const SPARSE_MIN: u64 = 64 << 20;
-/// The longest zero run a hole is shortened to; sets that need more get no view.
-pub const MAX_ZERO_RUN: u64 = 16 << 20;
 /// The largest view built in memory.
 pub const MAX_VIEW: u64 = 256 << 20;
 /// Most holes looked at; files with more are scanned as usual.
 const MAX_HOLES: usize = 1 << 16;
 /// Bytes read per `pread` while filling the view (the deadline is checked between).
 const READ_PIECE: usize = 8 << 20;
-
-/// What a signature set needs from a sparse view, computed at compile time.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct SparseLimits {
-    /// `Z`: the zero-run length long holes are shortened to; `None` when too large.
-    pub zero_run: Option<u64>,
-    /// Real positions below this are never shortened (anchored `n[,shift]`).
-    pub head: u64,
-    /// This many bytes at the end are never shortened (anchored `EOF-n`).
-    pub tail: u64,
-    /// The largest file size a trailer allows (0: no trailers).
-    pub max_trailer: u64,
-}
-
-impl SparseLimits {
-    /// The limits for a set of compiled signatures.
-    pub fn new(sigs: &[CompiledSig]) -> SparseLimits {
-        let mut lim = SparseLimits::default();
-        let mut k_max = 0u64;
-        for s in sigs {
-            k_max = k_max.max(k(&s.nodes));
-            match s.offset {
-                Offset::Any => {}
-                Offset::FromStart { at, shift } => {
-                    lim.head = lim.head.max(at.saturating_add(shift).saturating_add(1));
-                }
-                Offset::FromEnd { back, .. } => lim.tail = lim.tail.max(back),
-            }
-            if let Some(Trailer::Whitespace { max_size }) = s.trailer {
-                lim.max_trailer = lim.max_trailer.max(max_size);
-            }
-        }
-        let z = k_max.saturating_add(1);
-        lim.zero_run = (z <= MAX_ZERO_RUN).then_some(z);
-        lim
-    }
-}
-
-/// `K(P)`: the most bytes a match needs when every unbounded gap takes its minimum.
-fn k(nodes: &[Node]) -> u64 {
-    nodes.iter().fold(0u64, |acc, n| {
-        let (min, max) = n.width();
-        acc.saturating_add(max.unwrap_or(min))
-    })
-}
 
 /// How view positions relate to the file's: for a plain haystack both lengths
 /// are equal.

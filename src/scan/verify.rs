@@ -21,8 +21,8 @@
 //! every search fail at once; the caller reports the file as not scanned.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
 
+use super::budget::Budget;
 use crate::sig::{Node, Tok, Trailer};
 
 /// Per-file memory of failed searches. Cleared between files; keeps its capacity.
@@ -48,70 +48,6 @@ impl Memo {
         self.star_bwd.clear();
         self.star_fwd_ok.clear();
         self.star_bwd_ok.clear();
-    }
-}
-
-/// A per-file time limit that is cheap to check often: [`Budget::step`] counts,
-/// and reads the clock only once every [`Budget::CHECK_EVERY`] calls.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Budget {
-    deadline: Option<Instant>,
-    steps: u32,
-    expired: bool,
-}
-
-impl Budget {
-    /// Steps between two readings of the clock (a few hundred microseconds of work).
-    pub const CHECK_EVERY: u32 = 1 << 14;
-
-    /// A budget that expires at `deadline` (`None`: never).
-    pub fn new(deadline: Option<Instant>) -> Budget {
-        Budget {
-            deadline,
-            steps: 0,
-            expired: false,
-        }
-    }
-
-    /// Whether there is a deadline at all.
-    #[inline]
-    pub fn limited(&self) -> bool {
-        self.deadline.is_some()
-    }
-
-    /// Count one step; `false` once the deadline has passed.
-    #[inline]
-    pub fn step(&mut self) -> bool {
-        if self.deadline.is_none() {
-            return true;
-        }
-        self.steps = self.steps.wrapping_add(1);
-        if self.steps.is_multiple_of(Self::CHECK_EVERY) {
-            return self.check();
-        }
-        !self.expired
-    }
-
-    /// Read the clock now; `false` once the deadline has passed.
-    pub fn check(&mut self) -> bool {
-        if let Some(d) = self.deadline
-            && !self.expired
-            && Instant::now() >= d
-        {
-            self.expired = true;
-        }
-        !self.expired
-    }
-
-    /// Whether the deadline was seen to pass.
-    #[inline]
-    pub fn expired(&self) -> bool {
-        self.expired
-    }
-
-    /// Take over `other`'s expiry (a copy of this budget used elsewhere).
-    pub fn absorb(&mut self, other: &Budget) {
-        self.expired |= other.expired;
     }
 }
 
@@ -146,11 +82,6 @@ impl Verifier<'_> {
             return None;
         }
         self.bwd(a0, h)
-    }
-
-    /// Does the whole pattern match starting exactly at `start`?
-    pub fn at_start(&mut self, start: usize) -> bool {
-        start >= self.start_range.0 && start <= self.start_range.1 && self.fwd(0, start)
     }
 
     fn toks_fwd(&self, toks: &[Node], at: usize) -> bool {
