@@ -41,6 +41,11 @@
 #![deny(missing_docs)]
 
 pub mod compile;
+pub mod encoding;
+mod fsops;
+pub mod home;
+pub mod journal;
+pub mod live;
 pub mod quarantine;
 pub mod scan;
 pub mod sig;

@@ -6,7 +6,6 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use ward::{FileReport, MatchKind, Verdict};
 
@@ -99,13 +98,9 @@ pub fn write_text(w: &mut impl io::Write, r: &FileReport, style: TextStyle) -> i
 /// UTF-8, `path_base64` with its exact bytes.
 pub fn path_fields(path: &Path) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
-    let bytes = path.as_os_str().as_bytes();
-    m.insert(
-        "path".into(),
-        Value::String(String::from_utf8_lossy(bytes).into_owned()),
-    );
-    if std::str::from_utf8(bytes).is_err() {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let (lossy, exact) = ward::encoding::json_path(path.as_os_str());
+    m.insert("path".into(), Value::String(lossy));
+    if let Some(b64) = exact {
         m.insert("path_base64".into(), Value::String(b64));
     }
     m

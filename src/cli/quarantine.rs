@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
-use ward::quarantine::{Entry, RestoreOptions, Vault, rfc3339};
+use ward::encoding::rfc3339;
+use ward::quarantine::{Entry, RestoreOptions, Vault};
 
 use super::output;
 

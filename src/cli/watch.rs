@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ward::watch::{
-    Action, BlockOptions, Notice, Signatures, Threat, ThreatResult, WatchOptions, threats,
-};
+use ward::watch::{Action, BlockOptions, Notice, Signatures, Threat, ThreatResult, WatchOptions};
 use ward::{Format, SignatureSet};
 
 use super::{DbArgs, output};
@@ -318,7 +316,7 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
 pub fn run_threats(cmd: &ThreatsCommand, home_arg: Option<&Path>) -> ExitCode {
     let ThreatsCommand::List { json } = cmd;
     let read =
-        super::home(home_arg).and_then(|h| threats::read(&h).map_err(|e| output::reason(&e)));
+        super::home(home_arg).and_then(|h| ward::journal::read(&h).map_err(|e| output::reason(&e)));
     let (list, bad) = match read {
         Ok(r) => r,
         Err(e) => {

@@ -38,8 +38,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod fsops;
-mod home;
 mod meta;
 mod target;
 
@@ -56,15 +54,14 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use crate::encoding::{encode_path, hex, rfc3339, unhex};
+use crate::fsops;
+pub use crate::home::{ALLOW_LIST, default_home, read_allow_list};
+use crate::home::{HomeError, open_checked, open_home};
 use crate::scan::mmap::{LeaseRefused, ReadLease, read_lease};
 use crate::scan::{FileReport, Match, ScanError, Scanner, SkipReason, Verdict};
-pub(crate) use fsops::open_append;
-use home::open_checked;
-pub use home::{ALLOW_LIST, default_home, read_allow_list};
-pub(crate) use home::{check_owner_mode, open_home};
-pub(crate) use meta::encode_path;
-pub use meta::{Entry, rfc3339};
-use meta::{Record, hex};
+pub use meta::Entry;
+use meta::Record;
 pub use target::{Target, TargetOpen};
 use target::{Version, identity, times};
 
@@ -168,6 +165,18 @@ pub enum VaultError {
         /// The original path.
         path: PathBuf,
     },
+}
+
+impl From<HomeError> for VaultError {
+    fn from(e: HomeError) -> VaultError {
+        match e {
+            HomeError::Io { path, source } => VaultError::Io { path, source },
+            HomeError::Symlink { path } => VaultError::Symlink { path },
+            HomeError::NotDirectory { path } => VaultError::NotDirectory { path },
+            HomeError::Writable { path, mode } => VaultError::Writable { path, mode },
+            HomeError::Owner { path, owner, user } => VaultError::Owner { path, owner, user },
+        }
+    }
 }
 
 fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> VaultError {
@@ -463,7 +472,7 @@ impl Vault {
             format: meta::FORMAT,
             id: id.clone(),
             path: target.path.to_string_lossy().into_owned(),
-            path_base64: meta::encode_path(target.path.as_os_str()),
+            path_base64: encode_path(target.path.as_os_str()),
             size,
             mode: st.st_mode,
             uid: st.st_uid,
@@ -738,7 +747,7 @@ impl Vault {
         let name = payload_name(&record.id);
         let src_err = io_err(self.in_vault(&name));
         let mut src = fsops::open_read(&self.dir, &name).map_err(src_err)?;
-        let key = meta::unhex(&record.key)
+        let key = unhex(&record.key)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| VaultError::BadMetadata {
                 id: record.id.clone(),
@@ -850,7 +859,7 @@ impl Vault {
         );
         let mut f =
             fsops::open_append(&self.home_fd, ALLOW_LIST.as_ref()).map_err(io_err(&path))?;
-        check_owner_mode(&f, &path)?;
+        crate::home::check_owner_mode(&f, &path)?;
         f.write_all(line.as_bytes()).map_err(io_err(&path))?;
         f.sync_all().map_err(io_err(&path))?;
         fsops::sync_dir(&self.home_fd).map_err(io_err(&self.home))

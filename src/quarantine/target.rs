@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use super::fsops;
+use crate::fsops;
 use crate::scan::input::{Opened, SpecialKind};
 
 /// A file opened for scanning and, when infected, quarantining: its parent

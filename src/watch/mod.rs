@@ -38,8 +38,6 @@ pub mod cache;
 pub mod fanotify;
 pub mod inotify;
 mod reload;
-pub mod sigs;
-pub mod threats;
 mod worker;
 
 use std::collections::HashMap;
@@ -51,9 +49,9 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+pub use crate::journal::{Threat, ThreatAction, ThreatLog, ThreatResult};
+pub use crate::live::{Loader, Signatures};
 pub use cache::{Cached, FileKey, ScanCache};
-pub use sigs::{Loader, Signatures};
-pub use threats::{Threat, ThreatAction, ThreatLog, ThreatResult};
 
 use crate::{Vault, VaultError};
 
@@ -247,9 +245,12 @@ pub enum WatchError {
     /// The inotify backend could not start.
     #[error("cannot watch: {0}")]
     Notify(String),
-    /// The vault or threat log cannot be used.
+    /// The vault cannot be used.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The state directory or the threat log cannot be used.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(#[source] std::io::Error),
@@ -346,7 +347,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Append to the threat log and tell the caller; a failed append is told too.
-    fn record(&self, threat: &threats::Threat) {
+    fn record(&self, threat: &Threat) {
         if let Err(e) = self.log.append(threat) {
             self.notice(Notice::Error(format!(
                 "{}: cannot append to the threat log: {e}",

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::cache::{Cached, FileKey};
-use super::threats::{Threat, ThreatAction, ThreatResult};
 use super::{Action, Notice, Shared, Why, reload};
+use crate::journal::{Threat, ThreatAction, ThreatResult};
 use crate::quarantine::{Target, TargetOpen};
 use crate::scan::mmap::open_for_writing;
 use crate::{Match, Scanner, VaultError, Verdict};

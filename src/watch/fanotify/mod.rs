@@ -46,8 +46,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 
 use super::cache::{Cached, FileKey};
-use super::threats::{Threat, ThreatAction, ThreatResult};
 use super::{Action, BlockOptions, Notice, Shared, WatchError, Why, spawn};
+use crate::journal::{Threat, ThreatAction, ThreatResult};
 use crate::scan::input::Opened;
 use crate::{Scanner, SkipReason, Verdict};
 

@@ -12,8 +12,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::VaultError;
-use crate::quarantine::{check_owner_mode, encode_path, open_append, open_home, rfc3339};
+use crate::encoding::{decode_path, json_path, rfc3339};
+use crate::fsops::open_append;
+use crate::home::{HomeError, check_owner_mode, open_home};
 
 /// The log's file name inside the home.
 pub const THREAT_LOG: &str = "threats.jsonl";
@@ -84,12 +85,11 @@ impl Threat {
         action: ThreatAction,
         result: ThreatResult,
     ) -> Threat {
-        let lossy = path.to_string_lossy();
-        let exact = matches!(lossy, std::borrow::Cow::Borrowed(_));
+        let (path, path_base64) = json_path(path.as_os_str());
         Threat {
             time: rfc3339(SystemTime::now()),
-            path: lossy.into_owned(),
-            path_base64: (!exact).then(|| encode_path(path.as_os_str())),
+            path,
+            path_base64,
             signatures,
             action,
             result,
@@ -101,11 +101,10 @@ impl Threat {
 
     /// The path's exact bytes.
     pub fn path_buf(&self) -> PathBuf {
-        use base64::Engine as _;
         use std::os::unix::ffi::OsStringExt;
         self.path_base64
-            .as_ref()
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .as_deref()
+            .and_then(decode_path)
             .map(|b| PathBuf::from(std::ffi::OsString::from_vec(b)))
             .unwrap_or_else(|| PathBuf::from(&self.path))
     }
@@ -122,12 +121,12 @@ impl ThreatLog {
     /// Open (creating, mode 0600) `<home>/threats.jsonl` for appending, with
     /// the same checks as the vault: the home and the log must be the running
     /// user's and not writable by group or others, and not symbolic links.
-    pub fn open(home: &Path) -> Result<ThreatLog, VaultError> {
+    pub fn open(home: &Path) -> Result<ThreatLog, HomeError> {
         let io_err = |path: &Path| {
             let path = path.to_owned();
-            move |source| VaultError::Io { path, source }
+            move |source| HomeError::Io { path, source }
         };
-        let home_fd = open_home(home, true)?.ok_or_else(|| VaultError::NotDirectory {
+        let home_fd = open_home(home, true)?.ok_or_else(|| HomeError::NotDirectory {
             path: home.to_owned(),
         })?;
         let path = home.join(THREAT_LOG);
@@ -151,9 +150,9 @@ impl ThreatLog {
 
 /// Every record in `<home>/threats.jsonl`, oldest first, and the number of
 /// lines that could not be read. An absent home or log is an empty list.
-pub fn read(home: &Path) -> Result<(Vec<Threat>, usize), VaultError> {
+pub fn read(home: &Path) -> Result<(Vec<Threat>, usize), HomeError> {
     let path = home.join(THREAT_LOG);
-    let io_err = |source| VaultError::Io {
+    let io_err = |source| HomeError::Io {
         path: path.clone(),
         source,
     };
