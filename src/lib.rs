@@ -39,6 +39,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+// `unsafe` lives only in three fenced modules, each allowed where it is
+// declared: `scan::mmap` (leases and maps), `watch::fanotify::sys` (the
+// fanotify calls) and `compile::simd` (the AVX2 probe).
+#![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod compile;
 pub mod encoding;

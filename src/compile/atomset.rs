@@ -15,6 +15,7 @@
 //!   that runs past the end is rejected by verification.
 
 use super::atoms::MAX_ATOM;
+use super::simd::Avx2;
 
 /// An open-addressing map from four bytes (as `u32`) to a group index.
 #[derive(Clone, Debug, Default)]
@@ -100,8 +101,9 @@ pub struct AtomSet {
     /// Bit `hash(w) >> shift` is set for every 4-byte key `w`.
     filter: Vec<u64>,
     shift: u32,
-    /// Probe eight windows at a time with AVX2 (`super::simd`).
-    avx2: bool,
+    /// Probe eight windows at a time with AVX2 (`super::simd`), where the CPU
+    /// has it and it was measured faster.
+    avx2: Option<Avx2>,
     /// Exact 4-byte key -> index into `groups`.
     table: Table,
     /// Atom ids per key, 3-byte atoms before 4-byte ones.
@@ -170,12 +172,12 @@ impl AtomSet {
         let mut set = AtomSet {
             filter,
             shift,
-            avx2: false,
+            avx2: None,
             table: Table::new(&entries),
             groups,
             tiny,
         };
-        set.avx2 = set.vector_probe_is_faster();
+        set.avx2 = Avx2::detect().filter(|&t| set.vector_probe_is_faster(t));
         set
     }
 
@@ -186,8 +188,8 @@ impl AtomSet {
     /// find exactly the same atoms. Here (AMD EPYC, Zen 4) 32 KiB take 18 µs
     /// with AVX2 and 24 µs without; the whole measurement about 0.2 ms, once
     /// per set.
-    fn vector_probe_is_faster(&self) -> bool {
-        if !super::simd::available() || self.tiny.is_some() {
+    fn vector_probe_is_faster(&self, avx2: Avx2) -> bool {
+        if self.tiny.is_some() {
             return false;
         }
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
@@ -200,7 +202,7 @@ impl AtomSet {
                 (seed % 97) as u8
             })
             .collect();
-        let time = |avx2: bool| {
+        let time = |avx2: Option<Avx2>| {
             let t = std::time::Instant::now();
             let mut n = 0usize;
             self.for_each_probing(&hay, avx2, |_, _| {
@@ -212,15 +214,15 @@ impl AtomSet {
         };
         let (mut vector, mut scalar) = (std::time::Duration::MAX, std::time::Duration::MAX);
         for _ in 0..5 {
-            vector = vector.min(time(true));
-            scalar = scalar.min(time(false));
+            vector = vector.min(time(Some(avx2)));
+            scalar = scalar.min(time(None));
         }
         vector <= scalar
     }
 
     /// Whether the AVX2 probe was chosen (see `vector_probe_is_faster`).
     pub fn vector_probe(&self) -> bool {
-        self.avx2
+        self.avx2.is_some()
     }
 
     /// Approximate heap use in bytes.
@@ -243,23 +245,23 @@ impl AtomSet {
         self.for_each_probing(hay, self.avx2, f)
     }
 
-    /// [`AtomSet::for_each`] with the AVX2 probe on or off. `avx2` must be
-    /// `false` where the CPU lacks AVX2 ([`super::simd::available`]).
+    /// [`AtomSet::for_each`] with the AVX2 probe (given its token) or without.
     #[inline]
-    fn for_each_probing(&self, hay: &[u8], avx2: bool, mut f: impl FnMut(u32, usize) -> bool) {
+    fn for_each_probing(
+        &self,
+        hay: &[u8],
+        avx2: Option<Avx2>,
+        mut f: impl FnMut(u32, usize) -> bool,
+    ) {
         let n = hay.len();
         let mut p = 0;
         #[cfg(target_arch = "x86_64")]
-        if self.tiny.is_none() && avx2 {
-            // SAFETY: `avx2` is true only where the CPU has AVX2 (`self.avx2`
-            // and the calibration both check `simd::available`), and `filter`
-            // was made with `2^(32 - shift)` bits in `new`.
-            let (end, go) = unsafe {
-                super::simd::probe_run(&self.filter, self.shift, HASH_MUL, hay, 0, |q| {
-                    let w = u32::from_le_bytes(hay[q..q + 4].try_into().unwrap_or([0; 4]));
-                    self.quad(w, q, &mut f)
-                })
-            };
+        if let Some(avx2) = avx2.filter(|_| self.tiny.is_none()) {
+            // `filter` was made with `2^(32 - shift)` bits in `new`.
+            let (end, go) = avx2.probe_run(&self.filter, self.shift, HASH_MUL, hay, 0, |q| {
+                let w = u32::from_le_bytes(hay[q..q + 4].try_into().unwrap_or([0; 4]));
+                self.quad(w, q, &mut f)
+            });
             if !go {
                 return;
             }
@@ -412,7 +414,7 @@ mod tests {
         check(&atoms, b"abcde");
         let set = AtomSet::new(atoms.iter().copied());
         let hay: Vec<u8> = (0..5000).map(|_| b"abcde"[next(5) as usize]).collect();
-        let collect = |avx2: bool| {
+        let collect = |avx2: Option<Avx2>| {
             let mut got = Vec::new();
             set.for_each_probing(&hay, avx2, |id, p| {
                 got.push((id, p));
@@ -420,8 +422,8 @@ mod tests {
             });
             got
         };
-        let scalar = collect(false);
+        let scalar = collect(None);
         assert!(scalar.len() > 1000);
-        assert_eq!(collect(super::super::simd::available()), scalar);
+        assert_eq!(collect(Avx2::detect()), scalar);
     }
 }

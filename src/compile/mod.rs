@@ -6,6 +6,7 @@ pub(crate) mod atoms;
 mod atomset;
 mod finder;
 pub(crate) mod hashes;
+#[allow(unsafe_code)]
 mod simd;
 pub(crate) mod sparse;
 

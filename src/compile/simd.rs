@@ -8,15 +8,44 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// Whether the AVX2 probe can run on this CPU.
-pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
+/// Proof that the CPU has AVX2: only [`Avx2::detect`] makes one, and it checks
+/// the CPU first. Holding one is what makes the AVX2 probe safe to call.
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2(());
+
+impl Avx2 {
+    /// A token, where this CPU has AVX2.
+    pub fn detect() -> Option<Avx2> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2").then_some(Avx2(()))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            None
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+
+    /// [`probe_run`] on this CPU. `filter` must hold `2^(32 - shift)` bits; a
+    /// smaller one panics rather than read outside it.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    pub fn probe_run(
+        self,
+        filter: &[u64],
+        shift: u32,
+        mul: u32,
+        hay: &[u8],
+        from: usize,
+        hit: impl FnMut(usize) -> bool,
+    ) -> (usize, bool) {
+        assert!(
+            (1..=32).contains(&shift) && (filter.len() as u64) * 64 >= 1u64 << (32 - shift),
+            "the filter must hold 2^(32 - shift) bits"
+        );
+        // SAFETY: the token proves the CPU has AVX2 (only `detect` makes one),
+        // and the assertion above is `probe_run`'s filter-size precondition.
+        unsafe { probe_run(filter, shift, mul, hay, from, hit) }
     }
 }
 
@@ -28,11 +57,11 @@ pub fn available() -> bool {
 /// rather than called per step.
 ///
 /// # Safety
-/// The CPU must support AVX2 ([`available`]), and `filter` must hold
+/// The CPU must support AVX2 ([`Avx2::detect`]), and `filter` must hold
 /// `2^(32 - shift)` bits (the gather reads the word of every hashed slot).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub unsafe fn probe_run(
+unsafe fn probe_run(
     filter: &[u64],
     shift: u32,
     mul: u32,
@@ -73,12 +102,12 @@ pub unsafe fn probe_run(
 /// `2^(32 - shift)` bits.
 ///
 /// # Safety
-/// The CPU must support AVX2 ([`available`]), and `filter` must hold
+/// The CPU must support AVX2 ([`Avx2::detect`]), and `filter` must hold
 /// `2^(32 - shift)` bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-pub unsafe fn probe8(filter: &[u64], shift: u32, mul: u32, hay: &[u8], p: usize) -> u32 {
+unsafe fn probe8(filter: &[u64], shift: u32, mul: u32, hay: &[u8], p: usize) -> u32 {
     let bytes = &hay[p..p + 16];
     // SAFETY: `bytes` is 16 readable bytes (bounds-checked slice above); the
     // unaligned load has no alignment requirement.

@@ -4,6 +4,7 @@
 mod budget;
 pub mod filetype;
 pub mod input;
+#[allow(unsafe_code)]
 pub(crate) mod mmap;
 pub(crate) mod sparse;
 pub mod tree;

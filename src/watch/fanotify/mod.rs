@@ -32,6 +32,7 @@
 //! the event in its ignore mask, so that the kernel does not ask again until
 //! the file is modified.
 
+#[allow(unsafe_code)]
 mod sys;
 
 use std::collections::{HashMap, VecDeque};

@@ -61,8 +61,8 @@ impl Group {
         // SAFETY: fanotify_init takes two integers and returns a new descriptor
         // or -1; no memory is shared with the kernel.
         let fd = check(unsafe { libc::fanotify_init(flags, event_flags) })?;
-        // SAFETY: `fd` was just returned by fanotify_init and is owned by no one else.
         Ok(Group {
+            // SAFETY: `fd` was just returned by fanotify_init and is owned by no one else.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }
