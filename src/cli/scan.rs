@@ -229,12 +229,11 @@ pub fn run(args: &ScanArgs, home_arg: Option<&Path>) -> ExitCode {
     let Some(set) = load_signatures(args, home.as_deref().ok()) else {
         return ExitCode::from(2);
     };
-    let tree = TreeOptions {
-        threads: args.threads,
-        all_matches: args.all_matches,
-        max_filesize: args.max_filesize,
-        max_scantime: args.max_scantime,
-    };
+    let mut tree = TreeOptions::default();
+    tree.threads = args.threads;
+    tree.all_matches = args.all_matches;
+    tree.max_filesize = args.max_filesize;
+    tree.max_scantime = args.max_scantime;
     let style = TextStyle {
         escape: io::stdout().is_terminal(),
         infected_only: args.infected,

@@ -30,8 +30,7 @@ use sparse::Geometry;
 use verify::{Memo, Verifier};
 
 /// How a signature matched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase", tag = "kind")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MatchKind {
     /// A body signature, starting at `offset`.
@@ -42,17 +41,13 @@ pub enum MatchKind {
     /// A hash signature.
     Hash {
         /// The digest that matched.
-        #[serde(serialize_with = "ser_hash_kind")]
         hash: HashKind,
     },
 }
 
-fn ser_hash_kind<S: serde::Serializer>(k: &HashKind, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(k.as_str())
-}
-
 /// One detection.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Match {
     /// Signature name, exactly as in the database.
     pub name: Arc<str>,
@@ -137,6 +132,7 @@ pub enum Verdict {
 
 /// The result of scanning one file.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct FileReport {
     /// The path as given or found by the walk.
     pub path: PathBuf,

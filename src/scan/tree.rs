@@ -23,8 +23,10 @@ pub enum Event<R = FileReport> {
     File(R),
 }
 
-/// Per-file scan settings for [`scan_tree`].
+/// Per-file scan settings for [`scan_tree`]: `TreeOptions::default()`, then set
+/// the fields.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct TreeOptions {
     /// Worker threads; 0 = one per core.
     pub threads: usize,

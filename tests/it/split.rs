@@ -220,11 +220,9 @@ fn scan_tree_splits_large_files_with_the_same_result() {
     for all in [true, false] {
         let want = sequential(&set, &data, all);
         let walk = WalkOptions::new().walk([dir.path().to_path_buf()]).unwrap();
-        let opts = TreeOptions {
-            threads: 3,
-            all_matches: all,
-            ..TreeOptions::default()
-        };
+        let mut opts = TreeOptions::default();
+        opts.threads = 3;
+        opts.all_matches = all;
         let mut got = None;
         ward::scan_tree(&set, walk, &opts, |ev| {
             if let Event::File(r) = ev {
@@ -314,10 +312,8 @@ fn a_panicking_per_file_callback_ends_the_tree_scan_instead_of_hanging_it() {
     std::thread::spawn(move || {
         let set = SignatureSet::builder().builtin(true).build().unwrap();
         let walk = WalkOptions::new().walk([root]).unwrap();
-        let opts = TreeOptions {
-            threads: 1,
-            ..TreeOptions::default()
-        };
+        let mut opts = TreeOptions::default();
+        opts.threads = 1;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             ward::scan_tree_with(
                 &set,
