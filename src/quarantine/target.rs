@@ -106,7 +106,7 @@ impl Target {
         }))
     }
 
-    /// The opened file, for [`Scanner::scan_opened`].
+    /// The opened file, for [`crate::Scanner::scan_opened`].
     pub fn opened(&self) -> &Opened {
         &self.opened
     }

@@ -1,6 +1,6 @@
 //! Getting a file's bytes safely: open without following a final symlink and
 //! without blocking, check the descriptor is a regular file, then read it into a
-//! reused buffer or map it under a lease ([`super::mmap`]).
+//! reused buffer or map it under a lease (`scan::mmap`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};

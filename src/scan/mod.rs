@@ -2,7 +2,7 @@
 //! files against a shared [`SignatureSet`], producing a [`FileReport`].
 
 mod budget;
-pub mod filetype;
+pub(crate) mod filetype;
 pub mod input;
 #[allow(unsafe_code)]
 pub(crate) mod mmap;

@@ -5,18 +5,18 @@
 //! Two backends share one worker pool, one [`Signatures`] set and one
 //! [`ScanCache`]:
 //!
-//! - **inotify** (through `notify`, [`inotify`]): recursive watches; a file is
+//! - **inotify** (through `notify`, `watch::inotify`): recursive watches; a file is
 //!   scanned when it is closed after writing, moved in, or created (a hard
 //!   link); a new directory is watched at once and then walked, so files made
 //!   in it before its watch existed are found. A lost event (the kernel queue
 //!   overflowed, ward's own queue filled) or a directory that could not be
 //!   watched (`max_user_watches`) is logged and answered with a rescan of the
 //!   trees, never ignored.
-//! - **fanotify** (`--block`, [`fanotify`]): permission events on opens in the
+//! - **fanotify** (`--block`, `watch::fanotify`): permission events on opens in the
 //!   watched trees; an infected file's open is denied, every event is answered
 //!   within a deadline, and unchanged files are answered from the cache.
 //!
-//! Detections go to the threat log ([`threats`]) and to the caller as
+//! Detections go to the threat log ([`crate::journal`]) and to the caller as
 //! [`Notice`]s; acting on a file goes through the vault on the very descriptor
 //! that was scanned ([`crate::quarantine::Target`]).
 //!
@@ -35,8 +35,8 @@
 //! ```
 
 pub mod cache;
-pub mod fanotify;
-pub mod inotify;
+mod fanotify;
+mod inotify;
 mod reload;
 mod worker;
 
