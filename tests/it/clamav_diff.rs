@@ -4,7 +4,7 @@
 //!
 //! Two databases are generated from a fixed seed:
 //!
-//! - a sample of the real signatures in `../shared/bench/bench.ndb`, biased
+//! - a sample of the real signatures in `benches/data/bench.ndb`, biased
 //!   towards the ones using wildcards, nibbles and gaps;
 //! - signatures made up here that use every hex feature ward supports (exact
 //!   bytes, `??`, `a?`, `?a`, `*`, `{n}`, `{-n}`, `{n-}`, `{n-m}`, `(aa|bb)`,
@@ -180,7 +180,7 @@ impl Sig {
 // Signatures
 
 fn bench_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/bench.ndb")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/bench.ndb")
 }
 
 fn sample_bench(rng: &mut Rng) -> Vec<Sig> {
@@ -188,7 +188,7 @@ fn sample_bench(rng: &mut Rng) -> Vec<Sig> {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}\nthe ClamAV differential test samples its real-world signatures from \
-             this file (the shared bench data next to the crate)",
+             this file, which is part of the repository",
             path.display()
         )
     });
