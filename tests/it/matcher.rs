@@ -16,6 +16,7 @@ use ward::sig::{HashKind, Node, Offset};
 use ward::{Format, Match, MatchKind, Scanner, SignatureSet, Verdict};
 
 use crate::reference as r;
+use crate::util::hex;
 
 /// (pattern, offset, haystack, does it match)
 type Row = (&'static str, &'static str, &'static [u8], bool);
@@ -608,10 +609,6 @@ fn all_matches_reports_every_signature() {
     }
     let got = scanner.scan_bytes(b"nothing here");
     assert!(got.is_empty());
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn md5_hex(data: &[u8]) -> String {

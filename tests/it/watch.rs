@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::{eicar, run, ward};
+use crate::util::{eicar, hex, require, run, stderr, stdout, ward};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -143,12 +143,7 @@ fn threats_json(home: &Path) -> Vec<Value> {
         .arg("--home")
         .arg(home)
         .args(["threats", "list", "--json"]));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -167,10 +162,7 @@ fn vault_ids(home: &Path) -> Vec<String> {
 /// A signature file with one `.ndb` line per (name, text) pair.
 fn ndb(sigs: &[(&str, &str)]) -> String {
     sigs.iter()
-        .map(|(name, text)| {
-            let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
-            format!("{name}:0:*:{hex}\n")
-        })
+        .map(|(name, text)| format!("{name}:0:*:{}\n", hex(text.as_bytes())))
         .collect()
 }
 
@@ -250,7 +242,7 @@ fn written_moved_and_nested_files_are_quarantined_and_listed() {
         assert!(time.len() == 20 && time.ends_with('Z'), "{time}");
     }
     let o = run(ward().arg("--home").arg(&d.home).args(["threats", "list"]));
-    let text = String::from_utf8_lossy(&o.stdout);
+    let text = stdout(&o);
     assert!(text.starts_with("TIME "), "{text}");
     assert!(text.contains(bad.to_str().unwrap()), "{text}");
     assert!(text.contains("quarantined"), "{text}");
@@ -389,11 +381,7 @@ fn fanotify_available() -> Result<(), String> {
 
 fn cat(path: &Path) -> (bool, String, String) {
     let o = run(Command::new("cat").arg(path));
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (o.status.success(), stdout(&o), stderr(&o))
 }
 
 #[test]
@@ -409,7 +397,7 @@ fn block_denies_infected_opens_and_allows_clean_ones() {
             .arg(&d.home)
             .args(["watch", "--block"])
             .arg(&d.root));
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(
             err.contains("cannot block opens (fanotify)"),
@@ -453,7 +441,7 @@ fn block_refuses_the_root_directory() {
         .arg("--home")
         .arg(&d.home)
         .args(["watch", "--block", "/"]));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("refusing to block opens on /"), "{err}");
     assert!(err.contains("--force-root"), "{err}");
@@ -518,12 +506,7 @@ fn a_file_still_open_for_writing_is_not_taken_from_its_writer() {
         .arg("--home")
         .arg(&d.home)
         .args(["quarantine", "restore", id]));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::metadata(&path).unwrap().len(), 24 + 10_000);
 }
 
@@ -685,10 +668,7 @@ fn block_scans_a_file_too_large_to_read() {
 #[test]
 fn block_never_denies_a_clean_open_for_want_of_descriptors() {
     require_fanotify();
-    assert!(
-        Command::new("prlimit").arg("-V").output().is_ok(),
-        "prlimit is missing: install the Debian package util-linux"
-    );
+    require("prlimit", "-V", "util-linux");
     let d = dirs();
     let n = 400;
     for i in 0..n {
@@ -734,12 +714,7 @@ fn a_file_restored_with_allow_stays() {
             .arg("--home")
             .arg(&d.home)
             .args(["quarantine", "restore", "--allow", &ids[0]]));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The watcher sees the file come back at once; it must not take it again.
     w.wait_line("signatures reloaded");
     std::thread::sleep(Duration::from_millis(500));
