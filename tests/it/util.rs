@@ -266,6 +266,21 @@ impl Drain {
         String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
     }
 
+    /// Wait up to `limit` for the end of the pipe, then return all it held;
+    /// fails the test if the pipe is still open then.
+    pub fn finish(self, limit: Duration, what: &str) -> Vec<u8> {
+        let start = Instant::now();
+        while !self.done() {
+            assert!(
+                start.elapsed() < limit,
+                "{what}: output still open after {limit:?}; so far:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.into_bytes()
+    }
+
     fn into_bytes(self) -> Vec<u8> {
         self.thread.join().expect("pipe reader");
         std::mem::take(&mut *self.buf.lock().unwrap())

@@ -7,23 +7,22 @@
 //! wait has a generous deadline but is asserted.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{eicar, hex, require, run, stderr, stdout, ward};
+use crate::util::{Drain, eicar, hex, require, run, stderr, stdout, ward};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A running `ward watch`, killed on drop; its stderr lines are collected.
+/// A running `ward watch`, killed on drop; its stderr is read as it comes.
 struct Watch {
     child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+    err: Option<Drain>,
 }
 
 impl Watch {
@@ -46,20 +45,18 @@ impl Watch {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn ward watch");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (err, sink) = (child.stderr.take().unwrap(), Arc::clone(&lines));
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let w = Watch { child, lines };
+        let err = Drain::new(child.stderr.take().unwrap());
+        let w = Watch {
+            child,
+            err: Some(err),
+        };
         w.wait_line("watching ");
         w
     }
 
+    /// Its stderr so far.
     fn log(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
+        self.err.as_ref().map(Drain::text).unwrap_or_default()
     }
 
     /// Wait for a stderr line containing `needle`.
@@ -71,21 +68,12 @@ impl Watch {
     fn wait_lines(&self, needle: &str, n: usize) {
         let start = Instant::now();
         loop {
-            let found = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|l| l.contains(needle))
-                .count();
-            if found >= n {
+            let log = self.log();
+            if log.lines().filter(|l| l.contains(needle)).count() >= n {
                 return;
             }
             if start.elapsed() > WAIT {
-                panic!(
-                    "no {n} lines with {needle:?} within {WAIT:?}; log:\n{}",
-                    self.log()
-                );
+                panic!("no {n} lines with {needle:?} within {WAIT:?}; log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -96,7 +84,8 @@ impl Watch {
         assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
     }
 
-    /// SIGTERM, then assert it exits cleanly within two seconds.
+    /// SIGTERM, assert it exits cleanly within two seconds, and return all it
+    /// wrote to stderr (read to its end).
     fn stop(mut self) -> String {
         self.signal(libc::SIGTERM);
         let start = Instant::now();
@@ -112,9 +101,12 @@ impl Watch {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        // The reader thread drains the rest of stderr.
-        std::thread::sleep(Duration::from_millis(50));
-        self.log()
+        let err = self.err.take().unwrap();
+        let all = err.finish(
+            Duration::from_secs(5),
+            "ward watch's stderr after it exited",
+        );
+        String::from_utf8_lossy(&all).into_owned()
     }
 }
 
