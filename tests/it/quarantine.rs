@@ -14,7 +14,7 @@ use serde_json::Value;
 use ward::quarantine::{RestoreOptions, Target, TargetOpen, Vault};
 use ward::{Scanner, SignatureSet, VaultError, Verdict};
 
-use crate::util::{eicar, hex, os, require, run, stderr, stdout, ward, ward_in};
+use crate::util::{Tmpfs, cannot_run, eicar, hex, os, require, run, stderr, stdout, ward, ward_in};
 
 /// EICAR with a trailer of spaces and tabs that spells `n`: still detected,
 /// but every file's bytes are different.
@@ -666,33 +666,27 @@ fn leftovers_are_cleaned_and_interrupted_entries_completed() {
     assert_eq!(vault.list().unwrap().len(), 1);
 }
 
+/// The vault on a tmpfs of the test's own, the file on the temporary
+/// directory's filesystem: quarantined by copying, restored the same way.
 #[test]
 fn works_across_filesystems() {
-    // The vault on tmpfs, the file on the temporary directory's filesystem.
-    let shm = Path::new("/dev/shm");
-    assert!(
-        shm.is_dir(),
-        "/dev/shm is needed for the cross-filesystem test"
-    );
-    let home = tempfile::tempdir_in(shm).unwrap();
-    let dir = tempfile::tempdir_in(env_tmp()).unwrap();
+    let vault_fs = match Tmpfs::mount(16 << 20) {
+        Ok(fs) => fs,
+        Err(why) => return cannot_run(&why),
+    };
+    let home = vault_fs.path().join("home");
+    let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("evil.com");
     fs::write(&f, eicar()).unwrap();
-    let devs = (
-        fs::metadata(home.path()).unwrap().dev(),
+    assert_ne!(
+        fs::metadata(vault_fs.path()).unwrap().dev(),
         fs::metadata(dir.path()).unwrap().dev(),
+        "the vault and the file are on different filesystems"
     );
-    if devs.0 == devs.1 {
-        eprintln!("note: /dev/shm and the temporary directory share a filesystem here");
-    }
-    let id = quarantine_one(home.path(), &f);
-    let o = ward_in(home.path(), &[os("quarantine"), os("restore"), os(&id)]);
+    let id = quarantine_one(&home, &f);
+    let o = ward_in(&home, &[os("quarantine"), os("restore"), os(&id)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::read(&f).unwrap(), eicar());
-}
-
-fn env_tmp() -> PathBuf {
-    std::env::temp_dir()
 }
 
 /// `kill -9` in the middle of quarantining 1,500 files, then a rerun: every

@@ -1,5 +1,6 @@
 //! What the test modules share: the EICAR bytes, hex, a seeded random number
-//! generator, and running a child process (the `ward` binary or a tool such as
+//! generator, tests that cannot set up their subject, a tmpfs of a test's own,
+//! and running a child process (the `ward` binary or a tool such as
 //! `clamscan`).
 //!
 //! A child runs with a deadline, and its stdout and stderr are each read by a
@@ -103,6 +104,69 @@ impl Rng {
         for i in (1..xs.len()).rev() {
             xs.swap(i, self.urange(0, i));
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Set-up that may be impossible
+
+/// A test that cannot build its subject here (a missing kernel feature or
+/// privilege) calls this and returns at once. Outside CI it says so on stderr,
+/// with `SKIPPED`, and the test passes; under CI (`CI` set, as CI services
+/// do) it fails: there every test must run. The note goes to stderr itself,
+/// not through the test harness's capture, so that it shows in every run.
+pub fn cannot_run(why: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_owned();
+    match std::env::var_os("CI") {
+        Some(ci) if !ci.is_empty() && ci != "false" && ci != "0" => {
+            panic!("{test} cannot run here: {why}")
+        }
+        _ => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: {why} (under CI this fails)"
+            );
+        }
+    }
+}
+
+/// A tmpfs mounted on a new temporary directory, for a test that needs a
+/// filesystem of its own; unmounted when dropped. Needs CAP_SYS_ADMIN.
+pub struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mount one of at most `size` bytes, or say why it could not be done.
+    pub fn mount(size: u64) -> Result<Tmpfs, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let o = run(Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size},mode=0755"))
+            .arg("tmpfs")
+            .arg(dir.path()));
+        if !o.status.success() {
+            return Err(format!("mount -t tmpfs: {}", stderr(&o).trim()));
+        }
+        Ok(Tmpfs { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazily: a child that still holds a file there must not keep the
+        // mount (or fail the test that is already ending).
+        let _ = Command::new("umount")
+            .arg("--lazy")
+            .arg(self.dir.path())
+            .status();
     }
 }
 

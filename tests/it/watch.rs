@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Drain, eicar, hex, require, run, stderr, stdout, ward};
+use crate::util::{Drain, Tmpfs, cannot_run, eicar, hex, require, run, stderr, stdout, ward};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -346,8 +346,7 @@ fn reload_takes_effect_without_missing_a_file() {
     assert_eq!(threats_json(&d.home).len(), alphas.len() + 2);
 }
 
-/// Whether this process may use fanotify permission events.
-/// Tests of `--block` beyond the first need fanotify: they fail, not pass
+/// Tests of `--block` need fanotify permission events: they fail, not pass
 /// silently, where it is missing (run the suite as root on a kernel with it).
 fn require_fanotify() {
     if let Err(why) = fanotify_available() {
@@ -376,27 +375,31 @@ fn cat(path: &Path) -> (bool, String, String) {
     (o.status.success(), stdout(&o), stderr(&o))
 }
 
+/// Without fanotify (here: without CAP_SYS_ADMIN, dropped from the bounding
+/// set by `setpriv`) ward says so plainly and refuses to start.
+#[test]
+fn block_without_fanotify_refuses_to_start() {
+    let d = dirs();
+    let o = run(Command::new("setpriv")
+        .arg("--bounding-set=-sys_admin")
+        .arg(env!("CARGO_BIN_EXE_ward"))
+        .arg("--home")
+        .arg(&d.home)
+        .args(["watch", "--block"])
+        .arg(&d.root));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot block opens (fanotify)"), "{err}");
+    assert!(err.contains("need CAP_SYS_ADMIN"), "{err}");
+}
+
 #[test]
 fn block_denies_infected_opens_and_allows_clean_ones() {
+    require_fanotify();
     let d = dirs();
     let bad = d.root.join("bad.com");
     fs::write(&bad, eicar()).unwrap();
     fs::write(d.root.join("clean.txt"), b"clean text\n").unwrap();
-    if let Err(why) = fanotify_available() {
-        // No fanotify here: ward must say so plainly and refuse to start.
-        let o = run(ward()
-            .arg("--home")
-            .arg(&d.home)
-            .args(["watch", "--block"])
-            .arg(&d.root));
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains("cannot block opens (fanotify)"),
-            "{why}: {err}"
-        );
-        return;
-    }
     let w = Watch::start(&d.home, &["--block", "--action", "report"], &[&d.root]);
     let (ok, out, err) = cat(&bad);
     assert!(!ok && out.is_empty(), "{out}");
@@ -625,16 +628,14 @@ fn block_scans_a_file_too_large_to_read() {
     let db = d.home.with_file_name("marker.ndb");
     fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
     // Allocated (so not scanned as a sparse file) and past the 1 GiB read
-    // limit: only a map can scan it.
-    let big = d.root.join("big.bin");
-    let f = fs::File::create(&big).unwrap();
+    // limit: only a map can scan it. Where the temporary directory's
+    // filesystem cannot allocate, the tree goes on a tmpfs, which can.
     let size: i64 = (1 << 30) + (100 << 20);
-    // SAFETY: fallocate on a descriptor this test owns; no memory is passed.
-    let r = unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, size) };
-    if r != 0 {
-        // A filesystem without fallocate: nothing to show here.
-        return;
-    }
+    let (big, f, _tmpfs) = match allocated(&d.root, size) {
+        Ok(made) => made,
+        Err(why) => return cannot_run(&why),
+    };
+    let root = big.parent().unwrap().to_owned();
     f.write_all_at(b"WARD-TEST-MARKER", size as u64 - 16)
         .unwrap();
     drop(f);
@@ -649,12 +650,39 @@ fn block_scans_a_file_too_large_to_read() {
             "-d",
             db.to_str().unwrap(),
         ],
-        &[&d.root],
+        &[&root],
     );
     let o = run(Command::new("head").args(["-c", "1"]).arg(&big));
     assert!(!o.status.success(), "allowed; log:\n{}", w.log());
     w.wait_line("open denied (pid ");
     w.stop();
+}
+
+/// `big.bin` of `size` bytes, every one allocated, in `dir`, or where `dir`'s
+/// filesystem cannot allocate, on a tmpfs of the test's own (returned too:
+/// it stays mounted while it is kept).
+fn allocated(dir: &Path, size: i64) -> Result<(PathBuf, fs::File, Option<Tmpfs>), String> {
+    let path = dir.join("big.bin");
+    let e = match allocate(&path, size) {
+        Ok(f) => return Ok((path, f, None)),
+        Err(e) => e,
+    };
+    fs::remove_file(&path).map_err(|e| e.to_string())?;
+    let tmpfs = Tmpfs::mount(size as u64 + (64 << 20))
+        .map_err(|why| format!("fallocate in {}: {e}; {why}", dir.display()))?;
+    let path = tmpfs.path().join("big.bin");
+    let f = allocate(&path, size).map_err(|e| format!("fallocate on a tmpfs: {e}"))?;
+    Ok((path, f, Some(tmpfs)))
+}
+
+/// A new file of `size` bytes, every one allocated.
+fn allocate(path: &Path, size: i64) -> std::io::Result<fs::File> {
+    let f = fs::File::create(path)?;
+    // SAFETY: fallocate on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, size) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(f)
 }
 
 #[test]
