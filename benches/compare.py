@@ -2,8 +2,13 @@
 """Scan one corpus with ward and its peers, in one run, and print wall times,
 throughput and ratios.
 
-    benches/compare.py CORPUS --ndb SIGS.ndb [--hash SIGS.hsb ...] [--yar RULES.yar]
-                       [-j THREADS] [--runs N] [--ward PATH]
+    benches/compare.py CORPUS [--ndb SIGS.ndb ...] [--hash SIGS.hsb ...] [--with-hashes]
+                       [--yar RULES.yar] [-j THREADS] [--runs N] [--ward PATH]
+
+The signatures default to the set carried in the repository (benches/data/, see
+its README): --ndb benches/data/bench.ndb and --yar benches/data/bench.yar;
+--with-hashes adds its hash signatures, benches/data/bench.hsb and bench.hdb.
+An --ndb given on the command line replaces the default one.
 
 Peers run when installed: clamscan (one thread; it has no other mode), yara -p N,
 yr (YARA-X) scan -p N. A plain parallel read of every file (cat) gives the floor.
@@ -16,11 +21,10 @@ thread count and prints throughput, speed-up over one thread and the ratio to YA
 (the multi-core table in the README).
 
 Example (the headline figures in the README):
-    python3 ../shared/bench/make-corpus.py /tmp/corpus
-    benches/compare.py /tmp/corpus --ndb ../shared/bench/bench.ndb \\
-        --yar ../shared/bench/bench.yar -j 2
-    benches/compare.py /tmp/corpus --ndb ../shared/bench/bench.ndb \\
-        --hash ../shared/bench/bench.hsb --hash ../shared/bench/bench.hdb -j 2
+    benches/make-corpus.py /tmp/corpus
+    cargo build --release
+    benches/compare.py /tmp/corpus -j 2
+    benches/compare.py /tmp/corpus --with-hashes -j 2
 """
 import argparse
 import os
@@ -30,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
 
 
 def corpus_size(root):
@@ -113,15 +119,23 @@ def scaling(args, size, files, dbs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('corpus')
-    ap.add_argument('--ndb', action='append', default=[], help='body signatures (ward, clamscan)')
+    ap.add_argument('--ndb', action='append',
+                    help='body signatures (ward, clamscan; default: benches/data/bench.ndb)')
     ap.add_argument('--hash', action='append', default=[], help='hash signatures .hsb/.hdb (ward, clamscan)')
-    ap.add_argument('--yar', help='the same body patterns as YARA rules (yara, yr)')
+    ap.add_argument('--with-hashes', action='store_true',
+                    help='add the hash signatures benches/data/bench.hsb and bench.hdb')
+    ap.add_argument('--yar', default=os.path.join(DATA, 'bench.yar'),
+                    help='the same body patterns as YARA rules (yara, yr; default: benches/data/bench.yar)')
     ap.add_argument('-j', '--threads', type=int, default=os.cpu_count())
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--scaling', help='comma-separated thread counts: print a scaling table instead')
     ap.add_argument('--yr', default='yr', help='the YARA-X command (default: yr on PATH)')
     ap.add_argument('--ward', default=os.path.join(os.path.dirname(__file__), '..', 'target', 'release', 'ward'))
     args = ap.parse_args()
+    if args.ndb is None:
+        args.ndb = [os.path.join(DATA, 'bench.ndb')]
+    if args.with_hashes:
+        args.hash += [os.path.join(DATA, 'bench.hsb'), os.path.join(DATA, 'bench.hdb')]
 
     size, files = corpus_size(args.corpus)
     dbs = [x for d in args.ndb + args.hash for x in ('-d', d)]

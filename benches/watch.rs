@@ -28,6 +28,8 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 struct Ward {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr into `lines` until ward closes it.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Ward {
@@ -45,12 +47,16 @@ impl Ward {
             .expect("spawn ward");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (err, sink) = (child.stderr.take().unwrap(), Arc::clone(&lines));
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for l in BufReader::new(err).lines().map_while(Result::ok) {
                 sink.lock().unwrap().push(l);
             }
         });
-        let w = Ward { child, lines };
+        let w = Ward {
+            child,
+            lines,
+            reader: Some(reader),
+        };
         let start = Instant::now();
         while w.count("watching ") == 0 {
             assert!(
@@ -75,7 +81,10 @@ impl Ward {
         // SAFETY: kill() with the pid of a child this process spawned.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(50));
+        // Every line ward wrote, up to the end of its stderr.
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("stderr reader");
+        }
         self.lines.lock().unwrap().clone()
     }
 }

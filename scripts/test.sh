@@ -11,6 +11,7 @@ command -v clamscan >/dev/null || need+=(clamav)
 [ -x /usr/bin/time ] || need+=(time)          # peak memory of one child
 command -v strace >/dev/null || need+=(strace) # fsync order of new directories
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v mount >/dev/null || need+=(mount)     # a tmpfs of a test's own
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -4,7 +4,7 @@
 //!
 //! Two databases are generated from a fixed seed:
 //!
-//! - a sample of the real signatures in `../shared/bench/bench.ndb`, biased
+//! - a sample of the real signatures in `benches/data/bench.ndb`, biased
 //!   towards the ones using wildcards, nibbles and gaps;
 //! - signatures made up here that use every hex feature ward supports (exact
 //!   bytes, `??`, `a?`, `?a`, `*`, `{n}`, `{-n}`, `{n-}`, `{n-m}`, `(aa|bb)`,
@@ -46,8 +46,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use ward::sig::hexpat::{self, Node, Tok};
+
+use crate::util::{Rng, hex, require, run, run_within, stderr};
 
 const DEFAULT_SEED: u64 = 0x5eed_c1a4_0d1f_f001;
 /// Real signatures sampled from the bench database: with any of `?{(*` …
@@ -60,67 +63,8 @@ const GENERATED: usize = 200;
 const FILES: usize = 300;
 /// Most extra bytes an unbounded gap gets in an instance.
 const STAR_EXTRA: u64 = 40;
-
-/// A small deterministic PRNG (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix64, so that nearby seeds give unrelated streams.
-        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    fn urange(&mut self, lo: usize, hi: usize) -> usize {
-        self.range(lo as u64, hi as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.byte()).collect()
-    }
-
-    fn shuffle<T>(&mut self, xs: &mut [T]) {
-        for i in (1..xs.len()).rev() {
-            xs.swap(i, self.urange(0, i));
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+/// How long one run of either scanner over all the files may take.
+const SCAN_LIMIT: Duration = Duration::from_secs(300);
 
 /// Where a match must start (the test's own reading of the offset field).
 #[derive(Clone, Copy, Debug)]
@@ -180,7 +124,7 @@ impl Sig {
 // Signatures
 
 fn bench_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/bench.ndb")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data/bench.ndb")
 }
 
 fn sample_bench(rng: &mut Rng) -> Vec<Sig> {
@@ -188,7 +132,7 @@ fn sample_bench(rng: &mut Rng) -> Vec<Sig> {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}\nthe ClamAV differential test samples its real-world signatures from \
-             this file (the shared bench data next to the crate)",
+             this file, which is part of the repository",
             path.display()
         )
     });
@@ -770,21 +714,9 @@ fn build_file(
 // ---------------------------------------------------------------------------
 // Running the scanners
 
+/// `clamscan`, after checking that it runs.
 fn clamscan() -> Command {
-    let probe = Command::new("clamscan").arg("--version").output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => panic!(
-            "`clamscan --version` failed ({}): {}\nthe ClamAV differential test needs a \
-             working clamscan: install the Debian package `clamav`",
-            o.status,
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => panic!(
-            "clamscan not found ({e}): the ClamAV differential test needs it; install the \
-             Debian package `clamav` (apt-get install clamav)"
-        ),
-    }
+    require("clamscan", "--version", "clamav");
     Command::new("clamscan")
 }
 
@@ -814,11 +746,6 @@ fn clamscan_args(cmd: &mut Command, dbs: &[&Path], target: &Path) {
         cmd.arg("-d").arg(db);
     }
     cmd.arg(target);
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
 }
 
 type Hits = BTreeSet<(String, String)>;
@@ -873,12 +800,7 @@ fn explain_load_failure(sigs: &[Sig], dir: &Path, out: &Output) -> String {
         clamscan_args(&mut cmd, &[&db], &probe);
         let o = run(&mut cmd);
         if o.status.code() == Some(2) {
-            let _ = writeln!(
-                msg,
-                "refused: {}\n  {}",
-                sig.line(),
-                String::from_utf8_lossy(&o.stderr).trim()
-            );
+            let _ = writeln!(msg, "refused: {}\n  {}", sig.line(), stderr(&o).trim());
         }
     }
     msg
@@ -946,7 +868,7 @@ fn clamav_diff() {
 
     let dbs = [bench_db.as_path(), gen_db.as_path()];
     clamscan_args(&mut clam, &dbs, &files_dir);
-    let clam_out = run(&mut clam);
+    let clam_out = run_within(&mut clam, SCAN_LIMIT);
     if clam_out.status.code() == Some(2) {
         let msg = explain_load_failure(&sigs, root, &clam_out);
         let kept = tmp.keep();
@@ -975,7 +897,7 @@ fn clamav_diff() {
         ward.arg("-d").arg(db);
     }
     ward.arg(&files_dir);
-    let ward_out = run(&mut ward);
+    let ward_out = run_within(&mut ward, SCAN_LIMIT);
     let ward_hits = parse_hits("ward", &ward_out, "");
 
     // Every real plant must be found by the reference, or the generator has
@@ -1103,7 +1025,7 @@ fn clamav_quirks() {
     std::fs::write(dir.join("buffer.bin"), &big).unwrap();
 
     clamscan_args(&mut clam, &[&db], &dir);
-    let clam_out = run(&mut clam);
+    let clam_out = run_within(&mut clam, SCAN_LIMIT);
     let clam_hits = parse_hits("clamscan", &clam_out, ".UNOFFICIAL");
     let mut ward = Command::new(env!("CARGO_BIN_EXE_ward"));
     ward.args([

@@ -11,40 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::Value;
 
-/// The EICAR test string, assembled at run time so no file in the repository
-/// holds it.
-pub fn eicar() -> Vec<u8> {
-    ward::sig::builtin::eicar()
-}
-
-pub fn ward() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ward"))
-}
-
-/// Run with a deadline: a hang is a failure, not a stuck CI job.
-pub fn run(cmd: &mut Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ward");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("ward did not finish within 60 s: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use crate::util::{DEADLINE, eicar, finish, run, run_with_stdin, stderr, stdout, ward};
 
 fn scan(args: &[&OsStr]) -> Output {
     run(ward().arg("scan").args(args))
@@ -113,8 +80,7 @@ fn special_files_are_skipped_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let fifo = d.join("fifo");
-    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(st.success());
+    assert!(run(Command::new("mkfifo").arg(&fifo)).status.success());
     let _sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
     fs::write(d.join("clean.txt"), b"hello").unwrap();
     std::os::unix::fs::symlink("/dev/zero", d.join("zero-link")).unwrap();
@@ -179,7 +145,7 @@ fn malformed_database_stops_before_scanning() {
     let o = run(ward().arg("scan").arg("-d").arg(&db).arg(dir.path()));
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty(), "nothing is scanned: {}", stdout(&o));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(
         err.contains(&format!("{}:2:17: 'z' is not a hex digit", db.display())),
         "{err}"
@@ -191,7 +157,7 @@ fn malformed_database_stops_before_scanning() {
 
     let o = run(ward().args(["sigs", "check"]).arg(&db));
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.ndb:2:17:"));
+    assert!(stderr(&o).contains("bad.ndb:2:17:"));
     let good = dir.path().join("good.ndb");
     fs::write(&good, "Good.Sig:0:*:41424344\nEp:0:EP+0:41424344\n").unwrap();
     let o = run(ward().args(["sigs", "check"]).arg(&good));
@@ -201,7 +167,7 @@ fn malformed_database_stops_before_scanning() {
         "{}",
         stdout(&o)
     );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("good.ndb:2: offset 'EP+0'"));
+    assert!(stderr(&o).contains("good.ndb:2: offset 'EP+0'"));
 }
 
 #[test]
@@ -276,18 +242,6 @@ fn options_limit_exclude_list_infected() {
     assert!(text.contains("e.log: Eicar-Test-Signature FOUND"), "{text}");
 }
 
-fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn symlinks_in_trees_are_not_followed_by_default() {
     let dir = tempfile::tempdir().unwrap();
@@ -338,6 +292,7 @@ fn broken_pipe_ends_quietly() {
     let mut child = ward()
         .arg("scan")
         .arg(dir.path())
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -350,16 +305,55 @@ fn broken_pipe_ends_quietly() {
         .read_exact(&mut first)
         .unwrap();
     drop(child.stdout.take());
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(err.is_empty(), "no noise on a closed pipe: {err}");
-    assert!(status.code().is_some(), "not killed by SIGPIPE");
+    let o = finish(child, Vec::new(), DEADLINE, "ward scan");
+    assert!(
+        o.stderr.is_empty(),
+        "no noise on a closed pipe: {}",
+        stderr(&o)
+    );
+    assert!(o.status.code().is_some(), "not killed by SIGPIPE");
+}
+
+/// More than a pipe holds on stdin, stdout and stderr at once: the helper that
+/// runs children feeds and drains all three while the child runs, so the child
+/// never blocks on a full pipe (ward prints its warnings before it scans, so a
+/// helper that read stdout to its end before stderr would never see the end).
+#[test]
+fn output_beyond_a_pipe_buffer_on_every_stream_is_drained() {
+    const PIPE: usize = 64 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    // Entry-point offsets are skipped with a warning that quotes the offset:
+    // 20 warnings of 8 KiB each are printed, the rest counted.
+    let db = dir.path().join("ep.ndb");
+    let long = "0".repeat(8 << 10);
+    let sigs: String = (0..30)
+        .map(|i| format!("Ep.{i}:0:EP+{long}:41424344\n"))
+        .collect();
+    fs::write(&db, sigs).unwrap();
+    // A list of 5,000 missing files (over 64 KiB), each an error line on stdout.
+    let list: String = (0..5000)
+        .map(|i| format!("{}\n", dir.path().join(format!("missing-{i:05}")).display()))
+        .collect();
+    assert!(list.len() > PIPE);
+    let start = Instant::now();
+    let o = run_with_stdin(
+        ward()
+            .args(["scan", "-d"])
+            .arg(&db)
+            .args(["--file-list", "-"]),
+        list.as_bytes(),
+    );
+    let wall = start.elapsed();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.len() > PIPE && o.stderr.len() > PIPE);
+    assert_eq!(stderr(&o).matches("(signature skipped)").count(), 20);
+    assert!(stderr(&o).contains("10 more signatures skipped"));
+    assert!(
+        stdout(&o).contains("Total errors: 5000\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(wall < Duration::from_secs(20), "took {wall:?}");
 }
 
 #[test]
@@ -383,12 +377,7 @@ fn compiled_database_round_trip_and_corruption() {
         .arg(&wdb)
         .arg("-d")
         .arg(&ndb));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let f = dir.path().join("f");
     fs::write(&f, b"an evil..code").unwrap();
     let o = run(ward()
@@ -408,7 +397,7 @@ fn compiled_database_round_trip_and_corruption() {
         .arg(&f));
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert!(
         err.contains(&format!("{}: checksum mismatch", wdb.display())),
         "{err}"
@@ -417,5 +406,5 @@ fn compiled_database_round_trip_and_corruption() {
     fs::write(&wdb, "Gap.Sig:0:*:6576696c\n").unwrap();
     let o = run(ward().args(["sigs", "check"]).arg(&wdb));
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not a ward database"));
+    assert!(stderr(&o).contains("not a ward database"));
 }

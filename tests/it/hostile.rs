@@ -4,16 +4,16 @@
 
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::symlink;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::cli::{eicar, run, ward};
+use crate::util::{Measured, eicar, eicar_hex, hex, os, run, run_measured, stderr, ward};
 
 /// A file above the mmap threshold is truncated and regrown in a loop while
 /// `ward scan` maps it: the scanner must never die by SIGBUS, and every run ends
@@ -69,131 +69,8 @@ fn truncated_while_scanned_never_kills_the_scanner() {
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// How a child ran: its output, wall time and peak resident memory.
-pub struct Measured {
-    pub out: Output,
-    pub wall: Duration,
-    /// Peak RSS in KiB of the command alone, as GNU time reports it.
-    ///
-    /// Not `wait4`'s rusage: a child forked (or vforked) from this test process
-    /// carries the test process's own resident pages into its peak until it
-    /// execs, so parallel tests holding large buffers would be counted.
-    /// `/usr/bin/time` is a small process whose fork inherits almost nothing.
-    pub max_rss_kib: u64,
-}
-
-impl Measured {
-    pub fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-
-    pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-
-    pub fn code(&self) -> Option<i32> {
-        assert_eq!(
-            self.out.status.signal(),
-            None,
-            "killed: {:?}",
-            self.out.status
-        );
-        self.out.status.code()
-    }
-}
-
-/// Run `cmd` (stdin closed), failing the test if it takes longer than `limit`.
-// The child is reaped by `wait4`, which `Child` does not know about.
-#[allow(clippy::zombie_processes)]
-pub fn run_measured(cmd: &mut Command, limit: Duration) -> Measured {
-    let start = Instant::now();
-    let rss_file = tempfile::NamedTempFile::new().unwrap();
-    assert!(
-        Path::new("/usr/bin/time").exists(),
-        "/usr/bin/time is missing: install the Debian package time"
-    );
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .args(["-f", "%M", "-o"])
-        .arg(rss_file.path())
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => timed.env(k, v),
-            None => timed.env_remove(k),
-        };
-    }
-    if let Some(dir) = cmd.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    let mut child = timed
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            v
-        })
-    };
-    let out_t = drain(Box::new(child.stdout.take().unwrap()));
-    let err_t = drain(Box::new(child.stderr.take().unwrap()));
-    let pid = child.id() as libc::pid_t;
-    let (status, _) = loop {
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is valid; wait4 writes to both out-parameters.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: waiting on our own child with valid pointers.
-        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-        if r == pid {
-            break (status, ru);
-        }
-        assert!(r == 0, "wait4: {}", std::io::Error::last_os_error());
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("did not finish within {limit:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    // GNU time exits with the command's status, and notes a signal in its report.
-    let report = fs::read_to_string(rss_file.path()).unwrap_or_default();
-    let killed_by = report
-        .lines()
-        .find_map(|l| l.strip_prefix("Command terminated by signal "))
-        .and_then(|n| n.trim().parse::<i32>().ok());
-    let max_rss_kib = report
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak RSS in the report of /usr/bin/time: {report:?}"));
-    let out = Output {
-        status: std::process::ExitStatus::from_raw(killed_by.unwrap_or(status)),
-        stdout: out_t.join().unwrap(),
-        stderr: err_t.join().unwrap(),
-    };
-    Measured {
-        out,
-        wall: start.elapsed(),
-        max_rss_kib,
-    }
-}
-
 fn scan_within(args: &[&OsStr], limit: Duration) -> Measured {
     run_measured(ward().arg("scan").args(args), limit)
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
-/// The hex of the EICAR bytes, for body signatures built at run time.
-fn eicar_hex() -> String {
-    eicar().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A line of `out` for `path`.
@@ -215,22 +92,16 @@ fn special_files_never_hang() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert!(
-        Command::new("mkfifo")
-            .arg(d.join("fifo"))
-            .status()
-            .unwrap()
+        run(Command::new("mkfifo").arg(d.join("fifo")))
+            .status
             .success()
     );
     let _sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
     // A clone of /dev/null (needs CAP_MKNOD, which the test suite runs with).
-    assert!(
-        Command::new("mknod")
-            .arg(d.join("null"))
-            .args(["c", "1", "3"])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let o = run(Command::new("mknod")
+        .arg(d.join("null"))
+        .args(["c", "1", "3"]));
+    assert!(o.status.success(), "{}", stderr(&o));
     symlink("/dev/zero", d.join("zero-link")).unwrap();
     symlink("loop-b", d.join("loop-a")).unwrap();
     symlink("loop-a", d.join("loop-b")).unwrap();
@@ -293,8 +164,7 @@ fn procfs_files_are_read_whole_and_proc_self_is_walked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("marker.ndb");
     let marker = b"ward-procfs-marker-5f1c";
-    let hex: String = marker.iter().map(|b| format!("{b:02x}")).collect();
-    fs::write(&db, format!("Procfs.Marker:0:*:{hex}\n")).unwrap();
+    fs::write(&db, format!("Procfs.Marker:0:*:{}\n", hex(marker))).unwrap();
     // ward's own environment, seen through /proc/self/environ, is over 1 MiB
     // with the marker at its end.
     let mut cmd = ward();
@@ -935,8 +805,7 @@ fn a_million_signatures() {
     let mut text = String::with_capacity(40 << 20);
     for i in 0..1_000_000u32 {
         let lit = format!("ward{i:08x}");
-        let hex: String = lit.bytes().map(|b| format!("{b:02x}")).collect();
-        text.push_str(&format!("Sig.{i}:0:*:{hex}\n"));
+        text.push_str(&format!("Sig.{i}:0:*:{}\n", hex(lit.as_bytes())));
     }
     let (m, db, dir) = check_db("million.ndb", text.as_bytes());
     assert_eq!(m.code(), Some(0), "{}", m.stderr());

@@ -1,5 +1,6 @@
-//! The integration test binary. Each module is one area; they share helpers
-//! through `reference`.
+//! The integration test binary. Each module is one area; they share the
+//! reference matcher (`reference`) and the helpers in `util`: running a child
+//! with a deadline and its output drained, the EICAR bytes, hex, a seeded RNG.
 
 mod clamav_diff;
 mod cli;
@@ -9,4 +10,5 @@ mod prop;
 mod quarantine;
 mod reference;
 mod split;
+mod util;
 mod watch;

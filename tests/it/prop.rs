@@ -9,6 +9,7 @@ use ward::sig::{Node, Offset, Tok};
 use ward::{Format, MatchKind, Scanner, SignatureSet};
 
 use crate::reference as r;
+use crate::util::Rng;
 
 /// Haystack bytes, and the exact bytes of patterns.
 const ALPHABET: [u8; 4] = [0x41, 0x42, 0x43, 0x00];
@@ -114,50 +115,34 @@ fn plant() -> impl Strategy<Value = Option<Plant>> {
     )
 }
 
-/// xorshift64*: reproducible filler from the seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+/// A byte satisfying `t`, from the alphabet when one fits.
+fn byte_for(rng: &mut Rng, t: Tok) -> u8 {
+    let candidate = ALPHABET[rng.below(4) as usize];
+    if candidate & t.mask == t.value {
+        candidate
+    } else {
+        t.value | (rng.byte() & !t.mask)
     }
+}
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// A byte satisfying `t`, from the alphabet when one fits.
-    fn byte_for(&mut self, t: Tok) -> u8 {
-        let candidate = ALPHABET[self.below(4) as usize];
-        if candidate & t.mask == t.value {
-            candidate
-        } else {
-            t.value | (self.next() as u8 & !t.mask)
-        }
-    }
-
-    fn bytes_for(&mut self, toks: &[Tok]) -> Vec<u8> {
-        toks.iter().map(|&t| self.byte_for(t)).collect()
-    }
+fn bytes_for(rng: &mut Rng, toks: &[Tok]) -> Vec<u8> {
+    toks.iter().map(|&t| byte_for(rng, t)).collect()
 }
 
 /// Bytes the pattern matches (from their first byte), or `None` when a negated
 /// alternation found no window matching none of its alternatives.
 fn instance(nodes: &[Node], seed: u64) -> Option<Vec<u8>> {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     for node in nodes {
         match node {
-            Node::Tok(t) => out.push(rng.byte_for(*t)),
+            Node::Tok(t) => out.push(byte_for(&mut rng, *t)),
             Node::Alt {
                 alts,
                 negated: false,
             } => {
                 let alt = &alts[rng.below(alts.len() as u64) as usize];
-                out.extend(rng.bytes_for(alt));
+                out.extend(bytes_for(&mut rng, alt));
             }
             Node::Alt {
                 alts,
@@ -165,7 +150,7 @@ fn instance(nodes: &[Node], seed: u64) -> Option<Vec<u8>> {
             } => {
                 let len = alts[0].len();
                 let window = (0..20)
-                    .map(|_| rng.bytes_for(&vec![Tok { value: 0, mask: 0 }; len]))
+                    .map(|_| bytes_for(&mut rng, &vec![Tok { value: 0, mask: 0 }; len]))
                     .find(|w| {
                         !alts
                             .iter()

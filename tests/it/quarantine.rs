@@ -14,24 +14,7 @@ use serde_json::Value;
 use ward::quarantine::{RestoreOptions, Target, TargetOpen, Vault};
 use ward::{Scanner, SignatureSet, VaultError, Verdict};
 
-use crate::cli::{eicar, run, ward};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// `ward --home HOME ARGS…`.
-fn ward_in(home: &Path, args: &[&OsStr]) -> Output {
-    run(ward().arg("--home").arg(home).args(args))
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
+use crate::util::{Tmpfs, cannot_run, eicar, hex, os, require, run, stderr, stdout, ward, ward_in};
 
 /// EICAR with a trailer of spaces and tabs that spells `n`: still detected,
 /// but every file's bytes are different.
@@ -187,22 +170,14 @@ fn vault_is_private_and_neutralised_for_ward_and_clamscan() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 
     // clamscan, given an EICAR signature, finds the sample but nothing in the vault.
-    let hex: String = eicar().iter().map(|b| format!("{b:02x}")).collect();
     let db = dir.path().join("eicar.ndb");
-    fs::write(&db, format!("Test.Eicar.Ndb:0:0:{hex}\n")).unwrap();
+    fs::write(&db, format!("Test.Eicar.Ndb:0:0:{}\n", hex(&eicar()))).unwrap();
+    require("clamscan", "--version", "clamav");
     let clam = |target: &Path| -> Output {
-        let probe = Command::new("clamscan").arg("--version").output();
-        assert!(
-            probe.as_ref().is_ok_and(|o| o.status.success()),
-            "clamscan is needed for this test: install the Debian package clamav ({probe:?})"
-        );
-        Command::new("clamscan")
+        run(Command::new("clamscan")
             .args(["--no-summary", "--infected", "-r", "-d"])
             .arg(&db)
-            .arg(target)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .arg(target))
     };
     let o = clam(&sample);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
@@ -430,10 +405,7 @@ fn restored_with_allow_is_not_reported_again() {
 
 fn list_sha(data: &[u8]) -> String {
     use sha2::Digest as _;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&sha2::Sha256::digest(data))
 }
 
 #[test]
@@ -694,33 +666,27 @@ fn leftovers_are_cleaned_and_interrupted_entries_completed() {
     assert_eq!(vault.list().unwrap().len(), 1);
 }
 
+/// The vault on a tmpfs of the test's own, the file on the temporary
+/// directory's filesystem: quarantined by copying, restored the same way.
 #[test]
 fn works_across_filesystems() {
-    // The vault on tmpfs, the file on the temporary directory's filesystem.
-    let shm = Path::new("/dev/shm");
-    assert!(
-        shm.is_dir(),
-        "/dev/shm is needed for the cross-filesystem test"
-    );
-    let home = tempfile::tempdir_in(shm).unwrap();
-    let dir = tempfile::tempdir_in(env_tmp()).unwrap();
+    let vault_fs = match Tmpfs::mount(16 << 20) {
+        Ok(fs) => fs,
+        Err(why) => return cannot_run(&why),
+    };
+    let home = vault_fs.path().join("home");
+    let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("evil.com");
     fs::write(&f, eicar()).unwrap();
-    let devs = (
-        fs::metadata(home.path()).unwrap().dev(),
+    assert_ne!(
+        fs::metadata(vault_fs.path()).unwrap().dev(),
         fs::metadata(dir.path()).unwrap().dev(),
+        "the vault and the file are on different filesystems"
     );
-    if devs.0 == devs.1 {
-        eprintln!("note: /dev/shm and the temporary directory share a filesystem here");
-    }
-    let id = quarantine_one(home.path(), &f);
-    let o = ward_in(home.path(), &[os("quarantine"), os("restore"), os(&id)]);
+    let id = quarantine_one(&home, &f);
+    let o = ward_in(&home, &[os("quarantine"), os("restore"), os(&id)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::read(&f).unwrap(), eicar());
-}
-
-fn env_tmp() -> PathBuf {
-    std::env::temp_dir()
 }
 
 /// `kill -9` in the middle of quarantining 1,500 files, then a rerun: every
@@ -762,26 +728,18 @@ fn kill_9_during_quarantine_loses_nothing() {
     assert!(running, "ward finished before it could be killed");
     check_nothing_lost(&home, N, &path, false);
 
-    // The rerun takes the rest; nothing is stored twice. (Output goes to a file:
-    // 3,000 lines would fill a pipe nobody reads until the end.)
-    let log = dir.path().join("rerun.log");
-    let started = Instant::now();
-    let status = ward()
-        .arg("--home")
-        .arg(&home)
-        .args(["scan", "--quarantine", "--no-summary", "-i"])
-        .arg(&files)
-        .stdin(Stdio::null())
-        .stdout(fs::File::create(&log).unwrap())
-        .status()
-        .unwrap();
-    eprintln!("rerun took {:?}", started.elapsed());
-    assert_eq!(
-        status.code(),
-        Some(1),
-        "{}",
-        fs::read_to_string(&log).unwrap()
+    // The rerun takes the rest; nothing is stored twice.
+    let o = ward_in(
+        &home,
+        &[
+            os("scan"),
+            os("--quarantine"),
+            os("--no-summary"),
+            os("-i"),
+            files.as_os_str(),
+        ],
     );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     check_nothing_lost(&home, N, &path, true);
 }
 
@@ -1050,10 +1008,7 @@ fn quarantine_below_traverse_only_directories_as_nobody() {
 /// `strace`, which `scripts/test.sh` installs).
 #[test]
 fn created_home_and_vault_directories_are_fsynced_in_their_parent() {
-    assert!(
-        Command::new("strace").arg("-V").output().is_ok(),
-        "strace is missing: install the Debian package strace"
-    );
+    require("strace", "-V", "strace");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let home = d.join("a/b/home");

@@ -10,32 +10,15 @@ use std::sync::Arc;
 
 use ward::{Event, Format, MatchKind, Scanner, SignatureSet, TreeOptions, Verdict, WalkOptions};
 
+use crate::util::{Rng, hex};
+
 const MIB: usize = 1 << 20;
 /// Boundaries are planted around the multiples of the parallel search's piece size.
 const PIECE: usize = ward::scan::SPLIT_PIECE;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// A haystack of `len` random bytes and a signature set planted in it.
 fn planted(len: usize, seed: u64) -> (Vec<u8>, String) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
     let mut sigs = String::new();
     let mut n = 0;
@@ -46,7 +29,7 @@ fn planted(len: usize, seed: u64) -> (Vec<u8>, String) {
     // A token that recurs in every piece: first-match must keep the earliest.
     let token = b"\x13\x37recurring-token\x42";
     for k in 0..len / PIECE {
-        let at = k * PIECE + 1000 + rng.below(1000);
+        let at = k * PIECE + 1000 + rng.urange(0, 999);
         data[at..at + token.len()].copy_from_slice(token);
     }
     add(&mut sigs, "*", hex(token));
@@ -85,8 +68,8 @@ fn planted(len: usize, seed: u64) -> (Vec<u8>, String) {
         }
         // Unbounded gaps reaching a whole piece back and forth.
         let (x, y) = (
-            b - PIECE / 2 - rng.below(1000),
-            b + PIECE / 3 + rng.below(1000),
+            b - PIECE / 2 - rng.urange(0, 999),
+            b + PIECE / 3 + rng.urange(0, 999),
         );
         if y + 6 > len || x + 1_500_006 > len {
             continue;

@@ -7,23 +7,22 @@
 //! wait has a generous deadline but is asserted.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::{eicar, run, ward};
+use crate::util::{Drain, Tmpfs, cannot_run, eicar, hex, require, run, stderr, stdout, ward};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// A running `ward watch`, killed on drop; its stderr lines are collected.
+/// A running `ward watch`, killed on drop; its stderr is read as it comes.
 struct Watch {
     child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+    err: Option<Drain>,
 }
 
 impl Watch {
@@ -46,20 +45,18 @@ impl Watch {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn ward watch");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (err, sink) = (child.stderr.take().unwrap(), Arc::clone(&lines));
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let w = Watch { child, lines };
+        let err = Drain::new(child.stderr.take().unwrap());
+        let w = Watch {
+            child,
+            err: Some(err),
+        };
         w.wait_line("watching ");
         w
     }
 
+    /// Its stderr so far.
     fn log(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
+        self.err.as_ref().map(Drain::text).unwrap_or_default()
     }
 
     /// Wait for a stderr line containing `needle`.
@@ -71,21 +68,12 @@ impl Watch {
     fn wait_lines(&self, needle: &str, n: usize) {
         let start = Instant::now();
         loop {
-            let found = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|l| l.contains(needle))
-                .count();
-            if found >= n {
+            let log = self.log();
+            if log.lines().filter(|l| l.contains(needle)).count() >= n {
                 return;
             }
             if start.elapsed() > WAIT {
-                panic!(
-                    "no {n} lines with {needle:?} within {WAIT:?}; log:\n{}",
-                    self.log()
-                );
+                panic!("no {n} lines with {needle:?} within {WAIT:?}; log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -96,7 +84,8 @@ impl Watch {
         assert_eq!(unsafe { libc::kill(self.child.id() as i32, sig) }, 0);
     }
 
-    /// SIGTERM, then assert it exits cleanly within two seconds.
+    /// SIGTERM, assert it exits cleanly within two seconds, and return all it
+    /// wrote to stderr (read to its end).
     fn stop(mut self) -> String {
         self.signal(libc::SIGTERM);
         let start = Instant::now();
@@ -112,9 +101,12 @@ impl Watch {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        // The reader thread drains the rest of stderr.
-        std::thread::sleep(Duration::from_millis(50));
-        self.log()
+        let err = self.err.take().unwrap();
+        let all = err.finish(
+            Duration::from_secs(5),
+            "ward watch's stderr after it exited",
+        );
+        String::from_utf8_lossy(&all).into_owned()
     }
 }
 
@@ -143,12 +135,7 @@ fn threats_json(home: &Path) -> Vec<Value> {
         .arg("--home")
         .arg(home)
         .args(["threats", "list", "--json"]));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -167,10 +154,7 @@ fn vault_ids(home: &Path) -> Vec<String> {
 /// A signature file with one `.ndb` line per (name, text) pair.
 fn ndb(sigs: &[(&str, &str)]) -> String {
     sigs.iter()
-        .map(|(name, text)| {
-            let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
-            format!("{name}:0:*:{hex}\n")
-        })
+        .map(|(name, text)| format!("{name}:0:*:{}\n", hex(text.as_bytes())))
         .collect()
 }
 
@@ -250,7 +234,7 @@ fn written_moved_and_nested_files_are_quarantined_and_listed() {
         assert!(time.len() == 20 && time.ends_with('Z'), "{time}");
     }
     let o = run(ward().arg("--home").arg(&d.home).args(["threats", "list"]));
-    let text = String::from_utf8_lossy(&o.stdout);
+    let text = stdout(&o);
     assert!(text.starts_with("TIME "), "{text}");
     assert!(text.contains(bad.to_str().unwrap()), "{text}");
     assert!(text.contains("quarantined"), "{text}");
@@ -362,8 +346,7 @@ fn reload_takes_effect_without_missing_a_file() {
     assert_eq!(threats_json(&d.home).len(), alphas.len() + 2);
 }
 
-/// Whether this process may use fanotify permission events.
-/// Tests of `--block` beyond the first need fanotify: they fail, not pass
+/// Tests of `--block` need fanotify permission events: they fail, not pass
 /// silently, where it is missing (run the suite as root on a kernel with it).
 fn require_fanotify() {
     if let Err(why) = fanotify_available() {
@@ -389,34 +372,34 @@ fn fanotify_available() -> Result<(), String> {
 
 fn cat(path: &Path) -> (bool, String, String) {
     let o = run(Command::new("cat").arg(path));
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (o.status.success(), stdout(&o), stderr(&o))
+}
+
+/// Without fanotify (here: without CAP_SYS_ADMIN, dropped from the bounding
+/// set by `setpriv`) ward says so plainly and refuses to start.
+#[test]
+fn block_without_fanotify_refuses_to_start() {
+    let d = dirs();
+    let o = run(Command::new("setpriv")
+        .arg("--bounding-set=-sys_admin")
+        .arg(env!("CARGO_BIN_EXE_ward"))
+        .arg("--home")
+        .arg(&d.home)
+        .args(["watch", "--block"])
+        .arg(&d.root));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot block opens (fanotify)"), "{err}");
+    assert!(err.contains("need CAP_SYS_ADMIN"), "{err}");
 }
 
 #[test]
 fn block_denies_infected_opens_and_allows_clean_ones() {
+    require_fanotify();
     let d = dirs();
     let bad = d.root.join("bad.com");
     fs::write(&bad, eicar()).unwrap();
     fs::write(d.root.join("clean.txt"), b"clean text\n").unwrap();
-    if let Err(why) = fanotify_available() {
-        // No fanotify here: ward must say so plainly and refuse to start.
-        let o = run(ward()
-            .arg("--home")
-            .arg(&d.home)
-            .args(["watch", "--block"])
-            .arg(&d.root));
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains("cannot block opens (fanotify)"),
-            "{why}: {err}"
-        );
-        return;
-    }
     let w = Watch::start(&d.home, &["--block", "--action", "report"], &[&d.root]);
     let (ok, out, err) = cat(&bad);
     assert!(!ok && out.is_empty(), "{out}");
@@ -453,7 +436,7 @@ fn block_refuses_the_root_directory() {
         .arg("--home")
         .arg(&d.home)
         .args(["watch", "--block", "/"]));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("refusing to block opens on /"), "{err}");
     assert!(err.contains("--force-root"), "{err}");
@@ -518,12 +501,7 @@ fn a_file_still_open_for_writing_is_not_taken_from_its_writer() {
         .arg("--home")
         .arg(&d.home)
         .args(["quarantine", "restore", id]));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::metadata(&path).unwrap().len(), 24 + 10_000);
 }
 
@@ -650,16 +628,14 @@ fn block_scans_a_file_too_large_to_read() {
     let db = d.home.with_file_name("marker.ndb");
     fs::write(&db, ndb(&[("Marker", "WARD-TEST-MARKER")])).unwrap();
     // Allocated (so not scanned as a sparse file) and past the 1 GiB read
-    // limit: only a map can scan it.
-    let big = d.root.join("big.bin");
-    let f = fs::File::create(&big).unwrap();
+    // limit: only a map can scan it. Where the temporary directory's
+    // filesystem cannot allocate, the tree goes on a tmpfs, which can.
     let size: i64 = (1 << 30) + (100 << 20);
-    // SAFETY: fallocate on a descriptor this test owns; no memory is passed.
-    let r = unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, size) };
-    if r != 0 {
-        // A filesystem without fallocate: nothing to show here.
-        return;
-    }
+    let (big, f, _tmpfs) = match allocated(&d.root, size) {
+        Ok(made) => made,
+        Err(why) => return cannot_run(&why),
+    };
+    let root = big.parent().unwrap().to_owned();
     f.write_all_at(b"WARD-TEST-MARKER", size as u64 - 16)
         .unwrap();
     drop(f);
@@ -674,7 +650,7 @@ fn block_scans_a_file_too_large_to_read() {
             "-d",
             db.to_str().unwrap(),
         ],
-        &[&d.root],
+        &[&root],
     );
     let o = run(Command::new("head").args(["-c", "1"]).arg(&big));
     assert!(!o.status.success(), "allowed; log:\n{}", w.log());
@@ -682,13 +658,37 @@ fn block_scans_a_file_too_large_to_read() {
     w.stop();
 }
 
+/// `big.bin` of `size` bytes, every one allocated, in `dir`, or where `dir`'s
+/// filesystem cannot allocate, on a tmpfs of the test's own (returned too:
+/// it stays mounted while it is kept).
+fn allocated(dir: &Path, size: i64) -> Result<(PathBuf, fs::File, Option<Tmpfs>), String> {
+    let path = dir.join("big.bin");
+    let e = match allocate(&path, size) {
+        Ok(f) => return Ok((path, f, None)),
+        Err(e) => e,
+    };
+    fs::remove_file(&path).map_err(|e| e.to_string())?;
+    let tmpfs = Tmpfs::mount(size as u64 + (64 << 20))
+        .map_err(|why| format!("fallocate in {}: {e}; {why}", dir.display()))?;
+    let path = tmpfs.path().join("big.bin");
+    let f = allocate(&path, size).map_err(|e| format!("fallocate on a tmpfs: {e}"))?;
+    Ok((path, f, Some(tmpfs)))
+}
+
+/// A new file of `size` bytes, every one allocated.
+fn allocate(path: &Path, size: i64) -> std::io::Result<fs::File> {
+    let f = fs::File::create(path)?;
+    // SAFETY: fallocate on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, size) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(f)
+}
+
 #[test]
 fn block_never_denies_a_clean_open_for_want_of_descriptors() {
     require_fanotify();
-    assert!(
-        Command::new("prlimit").arg("-V").output().is_ok(),
-        "prlimit is missing: install the Debian package util-linux"
-    );
+    require("prlimit", "-V", "util-linux");
     let d = dirs();
     let n = 400;
     for i in 0..n {
@@ -734,12 +734,7 @@ fn a_file_restored_with_allow_stays() {
             .arg("--home")
             .arg(&d.home)
             .args(["quarantine", "restore", "--allow", &ids[0]]));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The watcher sees the file come back at once; it must not take it again.
     w.wait_line("signatures reloaded");
     std::thread::sleep(Duration::from_millis(500));
