@@ -80,6 +80,49 @@ pub(crate) fn walk_parent(path: &Path) -> io::Result<(OwnedFd, OsString)> {
     Ok((dir, name))
 }
 
+/// Paths at least this long are resolved in pieces: the kernel refuses a
+/// path of `PATH_MAX` bytes or more (`ENAMETOOLONG`) in any call that takes one.
+const PATH_MAX: usize = libc::PATH_MAX as usize;
+
+/// Where a path of any length leads: a directory descriptor (`None` for the
+/// working directory, or `/` for an absolute path) and a path relative to it
+/// that is shorter than `PATH_MAX`, naming what `path` names. A short path is
+/// returned as it is; a longer one is resolved in pieces of whole components,
+/// each opened (`O_PATH | O_DIRECTORY`) relative to the last, so that symbolic
+/// links and `..` among the leading components are followed exactly as the
+/// kernel's own lookup of the whole path would follow them. Only the
+/// descriptor of the last piece is held.
+pub(crate) fn resolve_long(path: &Path) -> io::Result<(Option<OwnedFd>, &OsStr)> {
+    let mut rest = path.as_os_str().as_bytes();
+    let mut dir: Option<OwnedFd> = None;
+    while rest.len() >= PATH_MAX {
+        // Cut at the last slash of the first half: every piece is a few
+        // components, each at most NAME_MAX bytes.
+        let cut = rest[..PATH_MAX / 2]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENAMETOOLONG))?;
+        let head: &[u8] = if cut == 0 { b"/" } else { &rest[..cut] };
+        let at = dir.as_ref().map_or(CWD, |d| d.as_fd());
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        dir = Some(rustix::fs::openat(
+            at,
+            OsStr::from_bytes(head),
+            flags,
+            Mode::empty(),
+        )?);
+        rest = &rest[cut + 1..];
+        while let [b'/', tail @ ..] = rest {
+            rest = tail;
+        }
+    }
+    if rest.is_empty() && dir.is_some() {
+        // The path ended in slashes after a long directory name.
+        rest = b".";
+    }
+    Ok((dir, OsStr::from_bytes(rest)))
+}
+
 /// Open a file inside `dir` read-only, not following a symbolic link and not
 /// blocking on a FIFO; `O_NOATIME` where permitted.
 pub(crate) fn open_leaf(dir: &OwnedFd, name: &OsStr) -> io::Result<File> {

@@ -8,7 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use crate::fsops;
-use crate::scan::input::{Opened, SpecialKind};
+use crate::scan::input::{Opened, SpecialKind, special_kind};
 
 /// A file opened for scanning and, when infected, quarantining: its parent
 /// directory's descriptor (walked without following links), its name there, and
@@ -130,18 +130,4 @@ pub(super) fn times(st: &rustix::fs::Stat) -> ((i64, u32), (i64, u32)) {
         (st.st_mtime as i64, st.st_mtime_nsec as u32),
         (st.st_ctime as i64, st.st_ctime_nsec as u32),
     )
-}
-
-/// `None` for a regular file, else what it is.
-fn special_kind(mode: u32) -> Option<SpecialKind> {
-    use rustix::fs::FileType as T;
-    Some(match T::from_raw_mode(mode) {
-        T::RegularFile => return None,
-        T::Directory => SpecialKind::Directory,
-        T::Symlink => SpecialKind::Symlink,
-        T::Fifo => SpecialKind::Fifo,
-        T::Socket => SpecialKind::Socket,
-        T::CharacterDevice => SpecialKind::CharDevice,
-        _ => SpecialKind::BlockDevice,
-    })
 }

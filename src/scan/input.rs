@@ -2,10 +2,12 @@
 //! without blocking, check the descriptor is a regular file, then read it into a
 //! reused buffer or map it under a lease (`scan::mmap`).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::os::fd::AsFd;
 use std::path::Path;
+
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
 
 use super::mmap::{self, LeasedMap};
 
@@ -74,51 +76,52 @@ pub enum OpenOutcome {
 }
 
 /// Open `path` read-only with `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC` (and
-/// `O_NOATIME` where permitted), then classify the descriptor.
+/// `O_NOATIME` where permitted), then classify the descriptor. A path of any
+/// length is opened: one of `PATH_MAX` bytes or more is looked up a piece at a
+/// time (`fsops::resolve_long`).
 pub fn open(path: &Path) -> io::Result<OpenOutcome> {
-    let base = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
-    let try_open = |flags| OpenOptions::new().read(true).custom_flags(flags).open(path);
-    let file = match try_open(base | libc::O_NOATIME) {
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => try_open(base),
+    let (dir, rel) = crate::fsops::resolve_long(path)?;
+    let at = dir.as_ref().map_or(CWD, |d| d.as_fd());
+    let base = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match rustix::fs::openat(at, rel, base | OFlags::NOATIME, Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => rustix::fs::openat(at, rel, base, Mode::empty()),
         other => other,
     };
-    let file = match file {
-        Ok(f) => f,
+    let file = match fd {
+        Ok(fd) => File::from(fd),
         // Sockets can't be opened at all (ENXIO), symlinks not with O_NOFOLLOW
         // (ELOOP): classify what is there instead of reporting an error.
         Err(e) => {
-            return match path.symlink_metadata() {
-                Ok(m) if !m.file_type().is_file() => {
-                    Ok(OpenOutcome::Special(classify(m.file_type())))
-                }
-                _ => Err(e),
+            return match rustix::fs::statat(at, rel, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => match special_kind(st.st_mode) {
+                    Some(kind) => Ok(OpenOutcome::Special(kind)),
+                    None => Err(e.into()),
+                },
+                Err(_) => Err(e.into()),
             };
         }
     };
-    let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        return Ok(OpenOutcome::Special(classify(meta.file_type())));
+    let st = rustix::fs::fstat(&file)?;
+    if let Some(kind) = special_kind(st.st_mode) {
+        return Ok(OpenOutcome::Special(kind));
     }
     Ok(OpenOutcome::Regular(Opened {
-        size: meta.size(),
+        size: u64::try_from(st.st_size).unwrap_or(0),
         file,
     }))
 }
 
-fn classify(ft: std::fs::FileType) -> SpecialKind {
-    if ft.is_symlink() {
-        SpecialKind::Symlink
-    } else if ft.is_dir() {
-        SpecialKind::Directory
-    } else if ft.is_fifo() {
-        SpecialKind::Fifo
-    } else if ft.is_socket() {
-        SpecialKind::Socket
-    } else if ft.is_char_device() {
-        SpecialKind::CharDevice
-    } else {
-        SpecialKind::BlockDevice
-    }
+/// `None` for a regular file, else what it is.
+pub(crate) fn special_kind(mode: u32) -> Option<SpecialKind> {
+    Some(match FileType::from_raw_mode(mode) {
+        FileType::RegularFile => return None,
+        FileType::Directory => SpecialKind::Directory,
+        FileType::Symlink => SpecialKind::Symlink,
+        FileType::Fifo => SpecialKind::Fifo,
+        FileType::Socket => SpecialKind::Socket,
+        FileType::CharacterDevice => SpecialKind::CharDevice,
+        _ => SpecialKind::BlockDevice,
+    })
 }
 
 /// A file's bytes: borrowed from the reusable buffer or from a leased map.
