@@ -88,12 +88,13 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
                     return;
                 }
                 match entry {
-                    Entry::File(p) => files.push(p),
+                    // Not regular: the scanner says what it is, as a skip.
+                    Entry::File(p) | Entry::Other(p) => files.push(p),
                     Entry::Dir(p) => others.push(Event::Directory(p)),
                     Entry::Error(path, msg) => others.push(Event::File(R::from(FileReport {
                         path,
                         scanned_bytes: 0,
-                        verdict: Verdict::Error(ScanError::Walk(msg)),
+                        verdict: Verdict::Error(ScanError::Walk(msg.to_string())),
                     }))),
                 }
                 if others.len() >= BATCH && walk_events.send(std::mem::take(&mut others)).is_err() {
