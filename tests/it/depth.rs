@@ -174,3 +174,84 @@ fn a_tree_100000_levels_deep_is_walked_with_64_descriptors() {
     assert_eq!(most, ward::walk::HELD);
     remove_tree(&root);
 }
+
+/// Every entry of a library walk, errors as text.
+fn walk_all(walk: &mut ward::walk::Walk) -> (usize, Vec<PathBuf>, Vec<String>) {
+    let (mut dirs, mut files, mut errors) = (0, Vec::new(), Vec::new());
+    while let Some(entry) = walk.next() {
+        assert!(walk.held() <= ward::walk::HELD);
+        match entry {
+            ward::walk::Entry::Dir(_) => dirs += 1,
+            ward::walk::Entry::File(p) | ward::walk::Entry::Other(p) => files.push(p),
+            ward::walk::Entry::Error(p, e) => errors.push(format!("{}: {e}", p.display())),
+        }
+    }
+    (dirs, files, errors)
+}
+
+#[test]
+fn a_deep_tree_below_a_followed_link_is_walked_back_up() {
+    // root/u holds a file and a link to a chain 60 levels deep: coming back up
+    // from it, `u` cannot be reopened as `..` of the link's target (that is
+    // the target's own parent) and is reopened from the root down.
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, chain) = (tmp.path().join("root"), tmp.path().join("chain"));
+    std::fs::create_dir_all(root.join("u")).unwrap();
+    std::fs::write(root.join("u/a.txt"), b"a").unwrap();
+    std::fs::create_dir(&chain).unwrap();
+    write_at(&descend(&chain, 60, true), "z.txt", b"z");
+    std::os::unix::fs::symlink(&chain, root.join("u/l")).unwrap();
+    std::fs::write(root.join("b.txt"), b"b").unwrap();
+
+    let mut opts = ward::WalkOptions::new();
+    let (dirs, mut files, errors) =
+        walk_all(&mut opts.follow_symlinks(true).walk([root.clone()]).unwrap());
+    files.sort();
+    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(
+        dirs,
+        1 + 1 + 1 + 60,
+        "root, u, the link's target, its chain"
+    );
+    let mut expect = vec![
+        root.join("b.txt"),
+        root.join("u/a.txt"),
+        deep_path(&root.join("u/l"), 60, "z.txt"),
+    ];
+    expect.sort();
+    assert_eq!(files, expect);
+
+    // Not following it, the link is reported as what it is.
+    let (dirs, files, _) = walk_all(&mut ward::WalkOptions::new().walk([root.clone()]).unwrap());
+    assert_eq!(dirs, 2);
+    assert!(files.contains(&root.join("u/l")), "{files:?}");
+}
+
+#[test]
+fn a_directory_moved_during_the_walk_is_reported_not_misread() {
+    // Walk 40 levels below root/a/b, then move b away: going back up, `a`
+    // (whose descriptor was let go) would be reopened as `..` of b, which is
+    // now another directory. The walk must say so, not walk that one as `a`.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    std::fs::create_dir(root.join("c")).unwrap();
+    drop(descend(&root.join("a/b"), 40, true));
+    let mut walk = ward::WalkOptions::new().walk([root.clone()]).unwrap();
+    let bottom = deep_path(&root.join("a/b"), 40, "");
+    let bottom = bottom.to_str().unwrap().trim_end_matches('/');
+    loop {
+        match walk.next().expect("the walk ended before the bottom") {
+            ward::walk::Entry::Dir(p) if p == Path::new(bottom) => break,
+            ward::walk::Entry::Error(p, e) => panic!("{}: {e}", p.display()),
+            _ => {}
+        }
+    }
+    std::fs::rename(root.join("a/b"), root.join("c/b")).unwrap();
+    let (_, _, errors) = walk_all(&mut walk);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("moved or replaced during the walk"),
+        "{errors:?}"
+    );
+}
