@@ -5,7 +5,7 @@
 //! Two backends share one worker pool, one [`Signatures`] set and one
 //! [`ScanCache`]:
 //!
-//! - **inotify** (through `notify`, `watch::inotify`): recursive watches; a file is
+//! - **inotify** (`watch::inotify`): a watch on every directory; a file is
 //!   scanned when it is closed after writing, moved in, or created (a hard
 //!   link); a new directory is watched at once and then walked, so files made
 //!   in it before its watch existed are found. A lost event (the kernel queue
@@ -339,7 +339,7 @@ pub(crate) struct Shared {
     /// Some directory could not be watched (out of inotify watches): the
     /// trees are rescanned periodically from then on.
     degraded: AtomicBool,
-    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    inotify: inotify::Inotify,
     blocker: Option<Arc<fanotify::Blocker>>,
     /// The allow list as it was when the current signatures were loaded.
     allow_stamp: Mutex<Option<reload::Stamp>>,
@@ -523,19 +523,19 @@ impl Watcher {
             skip,
             rescan_pending: AtomicBool::new(false),
             degraded: AtomicBool::new(false),
-            watcher: Mutex::new(None),
+            inotify: inotify::Inotify::new()?,
             blocker,
             allow_stamp: Mutex::new(reload::Stamp::of(&allow_list)),
             opts,
         });
         let mut threads = Vec::new();
-        let events = inotify::start(&shared)?;
         if let Some(b) = &shared.blocker {
             // Answer events before marking: marking a large tree takes a
             // while, and opens in the part already marked wait on the answers.
             b.start(&shared, &mut threads)?;
-            b.mark_trees(&shared);
         }
+        // One walk of each tree watches (and marks) every directory.
+        inotify::start(&shared)?;
         let workers = match shared.opts.threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             n => n,
@@ -551,9 +551,7 @@ impl Watcher {
             inotify::walker(&s, &walk_rx)
         })?;
         let s = Arc::clone(&shared);
-        spawn("ward-events", &mut threads, move || {
-            inotify::dispatch(&s, &events)
-        })?;
+        spawn("ward-events", &mut threads, move || inotify::dispatch(&s))?;
         let (reload, db_watcher) = reload::start(&shared, &mut threads)?;
         shared.notice(Notice::Watching {
             roots: shared.roots.len(),
@@ -594,14 +592,6 @@ impl Watcher {
 
     fn shutdown(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        // Stops notify's own thread.
-        drop(
-            self.shared
-                .watcher
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take(),
-        );
         for t in self.threads.drain(..) {
             let _ = t.join();
         }

@@ -518,41 +518,6 @@ fn tree_changing_under_the_scan() {
     assert!(scans > 3 && rounds > 3, "{scans} scans, {rounds} rounds");
 }
 
-/// A directory 3,000 levels deep: no stack overflow, no descriptor
-/// exhaustion. Paths past PATH_MAX cannot be opened by name; they are reported
-/// as errors (never as clean) and the run goes on.
-#[test]
-fn directory_three_thousand_levels_deep() {
-    use rustix::fs::{Mode, OFlags};
-    let dir = tempfile::tempdir().unwrap();
-    let mut fd = rustix::fs::open(dir.path(), OFlags::DIRECTORY, Mode::empty()).unwrap();
-    for level in 0..3000 {
-        rustix::fs::mkdirat(&fd, "d", Mode::from_raw_mode(0o755)).unwrap();
-        fd = rustix::fs::openat(&fd, "d", OFlags::DIRECTORY, Mode::empty()).unwrap();
-        if level == 10 || level == 2999 {
-            let f = rustix::fs::openat(
-                &fd,
-                "e.com",
-                OFlags::CREATE | OFlags::WRONLY,
-                Mode::from_raw_mode(0o644),
-            )
-            .unwrap();
-            rustix::io::write(&f, &eicar()).unwrap();
-        }
-    }
-    drop(fd);
-    let m = scan_within(&[os("-i"), dir.path().as_os_str()], Duration::from_secs(60));
-    let out = m.stdout();
-    assert_eq!(m.code(), Some(1), "{}", m.stderr());
-    assert_eq!(
-        out.matches("Eicar-Test-Signature FOUND").count(),
-        1,
-        "{out}"
-    );
-    assert!(out.contains("File name too long ERROR"), "{out}");
-    assert!(out.contains("Total errors: "), "{out}");
-}
-
 /// 100,000 files in one directory, scanned in well under the test's limit.
 #[test]
 fn directory_with_a_hundred_thousand_files() {

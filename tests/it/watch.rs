@@ -454,8 +454,8 @@ fn lost_events_lead_to_a_rescan() {
     let d = dirs();
     let w = Watch::start(&d.home, &[], &[&d.root]);
     w.signal(libc::SIGSTOP);
-    // At least three events per file (create, modify, close).
-    for i in 0..queued / 3 + 100 {
+    // Two events per file (its creation, its close after writing).
+    for i in 0..queued / 2 + 100 {
         fs::write(d.root.join(format!("c{i}.txt")), b"clean").unwrap();
     }
     let bad = d.root.join("late.com");
@@ -762,4 +762,82 @@ fn block_logs_repeated_denials_of_one_file_once() {
         .count();
     assert_eq!(denied, 1, "{log}");
     assert_eq!(log.matches("open denied (pid ").count(), 1, "{log}");
+}
+
+/// Wait until `name` is gone from `dir` (a directory too deep for a path).
+fn wait_gone_at(dir: &std::os::fd::OwnedFd, name: &str, w: &Watch) {
+    let start = Instant::now();
+    while crate::depth::read_at(dir, name).is_some() {
+        assert!(
+            start.elapsed() < WAIT,
+            "{name} not quarantined; log:\n{}",
+            w.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn files_below_path_max_are_caught_in_old_and_new_directories() {
+    use crate::depth::{deep_path, descend, remove_tree, write_at};
+    const DEPTH: usize = 3000;
+    let d = dirs();
+    let (old, new) = (d.root.join("old"), d.root.join("new"));
+    fs::create_dir(&old).unwrap();
+    drop(descend(&old, DEPTH, true));
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    // Written into a directory watched since the start.
+    let bottom = descend(&old, DEPTH, false);
+    write_at(&bottom, "eicar.com", &eicar());
+    wait_gone_at(&bottom, "eicar.com", &w);
+    // Written at the bottom of directories made after the start.
+    fs::create_dir(&new).unwrap();
+    let bottom = descend(&new, DEPTH, true);
+    write_at(&bottom, "eicar.com", &eicar());
+    wait_gone_at(&bottom, "eicar.com", &w);
+    w.wait_lines("eicar.com: Eicar-Test-Signature FOUND; quarantined", 2);
+    w.stop();
+    // Listed under their whole paths.
+    let mut paths: Vec<String> = threats_json(&d.home)
+        .iter()
+        .map(|t| t["path"].as_str().unwrap().to_owned())
+        .collect();
+    paths.sort();
+    let expect = [&new, &old].map(|r| {
+        deep_path(r, DEPTH, "eicar.com")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    });
+    assert_eq!(paths, expect);
+    remove_tree(&old);
+    remove_tree(&new);
+}
+
+#[test]
+fn block_denies_an_infected_open_below_path_max() {
+    use crate::depth::{descend, remove_tree, write_at};
+    require_fanotify();
+    let d = dirs();
+    let tree = d.root.join("t");
+    fs::create_dir(&tree).unwrap();
+    let bottom = descend(&tree, 3000, true);
+    write_at(&bottom, "bad.com", &eicar());
+    write_at(&bottom, "clean.txt", b"clean text");
+    let w = Watch::start(&d.home, &["--block", "--action", "report"], &[&d.root]);
+    let open = |name: &str| {
+        rustix::fs::openat(
+            &bottom,
+            name,
+            rustix::fs::OFlags::RDONLY,
+            rustix::fs::Mode::empty(),
+        )
+    };
+    assert_eq!(open("bad.com").err(), Some(rustix::io::Errno::PERM));
+    assert!(open("clean.txt").is_ok());
+    w.wait_line("open denied (pid ");
+    let log = w.stop();
+    // The kernel cannot give its path: named by inode instead.
+    assert!(log.contains("path unknown"), "{log}");
+    remove_tree(&tree);
 }

@@ -37,7 +37,7 @@ mod sys;
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -191,8 +191,25 @@ impl Pending {
     }
 }
 
-fn proc_path(fd: RawFd) -> PathBuf {
-    std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default()
+/// The path of an event's file. The kernel cannot say it for a file below
+/// `PATH_MAX` (`ENAMETOOLONG`): that one is named by device and inode, in
+/// words that are no absolute path (nothing acts on it by that name; the
+/// inotify side, which knows the path, quarantines it).
+fn proc_path(fd: RawFd, key: Option<FileKey>) -> PathBuf {
+    match std::fs::read_link(format!("/proc/self/fd/{fd}")) {
+        Ok(p) => p,
+        Err(e) => {
+            let what = key.map_or_else(String::new, |k| {
+                let (dev, ino) = k.inode();
+                format!(
+                    "inode {ino} on device {}:{}, ",
+                    libc::major(dev),
+                    libc::minor(dev)
+                )
+            });
+            PathBuf::from(format!("({what}path unknown: {e})"))
+        }
+    }
 }
 
 impl Blocker {
@@ -230,39 +247,43 @@ impl Blocker {
         })
     }
 
-    /// Mark one directory. Falls back to `FAN_OPEN_PERM` alone on kernels
-    /// without `FAN_OPEN_EXEC_PERM`.
-    pub(crate) fn mark_dir(&self, shared: &Shared, dir: &Path) {
+    /// Mark one directory, by the descriptor a walk entered it through (its
+    /// path is only for messages). Falls back to `FAN_OPEN_PERM` alone on
+    /// kernels without `FAN_OPEN_EXEC_PERM`.
+    pub(crate) fn mark_dir(&self, shared: &Shared, dir: &Path, fd: BorrowedFd<'_>) {
         if shared.stopped() {
             return;
         }
         let mask = self.mask.load(Ordering::Relaxed);
-        let mut result = self.group.mark_dir(dir, mask);
+        let mut result = self.group.mark_dir(fd, mask);
         if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL))
             && mask & sys::OPEN_EXEC_PERM != 0
         {
             self.mask.store(sys::OPEN_PERM, Ordering::Relaxed);
-            result = self.group.mark_dir(dir, sys::OPEN_PERM);
+            result = self.group.mark_dir(fd, sys::OPEN_PERM);
         }
-        match result {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => shared.notice(Notice::Error(format!(
+        if let Err(e) = result {
+            shared.notice(Notice::Error(format!(
                 "{}: cannot block opens here: {e}",
                 dir.display()
-            ))),
+            )));
         }
     }
 
     /// Mark every directory of every tree.
     pub(crate) fn mark_trees(&self, shared: &Shared) {
         for root in &shared.roots {
-            let walk = walkdir::WalkDir::new(root)
-                .follow_links(false)
-                .into_iter()
-                .filter_entry(|e| e.file_type().is_dir() && !shared.skipped(e.path()));
-            for e in walk.flatten() {
-                self.mark_dir(shared, e.path());
+            let Ok(mut walk) = crate::walk::WalkOptions::new().walk([root.clone()]) else {
+                continue;
+            };
+            while let Some(entry) = walk.next() {
+                if let crate::walk::Entry::Dir(path) = entry {
+                    if shared.skipped(&path) {
+                        walk.skip_current_dir();
+                    } else if let Some(fd) = walk.dir_fd() {
+                        self.mark_dir(shared, &path, fd);
+                    }
+                }
             }
         }
     }
@@ -425,7 +446,7 @@ impl Blocker {
                     self.release(&pending, false);
                     return;
                 }
-                pending.path = proc_path(fd);
+                pending.path = proc_path(fd, key);
                 self.release(&pending, false);
                 let names = names.iter().map(|n| n.to_string()).collect();
                 self.denied(shared, &pending, names);
@@ -433,7 +454,7 @@ impl Blocker {
             }
             None => {}
         }
-        pending.path = proc_path(fd);
+        pending.path = proc_path(fd, key);
         let pending = Arc::new(pending);
         let size = key.map_or(0, |k| k.size());
         let job = Job {

@@ -85,15 +85,15 @@ impl Group {
             .map(drop)
     }
 
-    /// Ask for `mask` on the directory `dir` and on the files directly in it
-    /// (`FAN_EVENT_ON_CHILD`), without following a symbolic link.
-    pub fn mark_dir(&self, dir: &Path, mask: u64) -> io::Result<()> {
-        let flags = libc::FAN_MARK_ADD | libc::FAN_MARK_ONLYDIR | libc::FAN_MARK_DONT_FOLLOW;
+    /// Ask for `mask` on the directory `dir` (a descriptor, not an `O_PATH`
+    /// one) and on the files directly in it (`FAN_EVENT_ON_CHILD`).
+    pub fn mark_dir(&self, dir: BorrowedFd<'_>, mask: u64) -> io::Result<()> {
+        let flags = libc::FAN_MARK_ADD | libc::FAN_MARK_ONLYDIR;
         self.mark(
             flags,
             mask | libc::FAN_EVENT_ON_CHILD,
-            libc::AT_FDCWD,
-            Some(dir),
+            dir.as_raw_fd(),
+            None,
         )
     }
 
