@@ -4,6 +4,7 @@
 mod budget;
 pub(crate) mod filetype;
 pub mod input;
+mod limits;
 #[allow(unsafe_code)]
 pub(crate) mod mmap;
 pub(crate) mod sparse;
@@ -26,6 +27,7 @@ use crate::sig::{HashKind, TargetType};
 use budget::Budget;
 use filetype::FileType;
 use input::{OpenOutcome, SpecialKind};
+pub use limits::Limits;
 use sparse::Geometry;
 use verify::{Memo, Verifier};
 
@@ -155,8 +157,7 @@ impl FileReport {
 pub struct Scanner {
     set: SignatureSet,
     all_matches: bool,
-    max_filesize: Option<u64>,
-    max_scantime: Option<Duration>,
+    limits: Limits,
     allow_mmap: bool,
     pieces: Option<Arc<rayon::ThreadPool>>,
     buf: Vec<u8>,
@@ -177,8 +178,7 @@ impl Scanner {
             state: FileState::new(set.inner.sigs.len(), Budget::default()),
             set: set.clone(),
             all_matches: false,
-            max_filesize: None,
-            max_scantime: None,
+            limits: Limits::new(),
             allow_mmap: true,
             pieces: None,
             buf: Vec::new(),
@@ -191,17 +191,25 @@ impl Scanner {
         self
     }
 
-    /// Skip files larger than this (default: no limit).
+    /// The limits on scanning one file (default: [`Limits::new`], none).
+    /// They apply to [`Scanner::scan_file`] and [`Scanner::scan_opened`].
+    pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Skip files larger than this (default: no limit); [`Limits::max_filesize`].
     pub fn max_filesize(&mut self, limit: Option<u64>) -> &mut Self {
-        self.max_filesize = limit;
+        self.limits.max_filesize(limit);
         self
     }
 
     /// Give up on a file whose scan takes longer than this; it is reported as
     /// [`SkipReason::Timeout`], never as clean (default: no limit). Applies to
-    /// [`Scanner::scan_file`] and [`Scanner::scan_opened`].
+    /// [`Scanner::scan_file`] and [`Scanner::scan_opened`];
+    /// [`Limits::max_scantime`].
     pub fn max_scantime(&mut self, limit: Option<Duration>) -> &mut Self {
-        self.max_scantime = limit;
+        self.limits.max_scantime(limit);
         self
     }
 
@@ -309,7 +317,7 @@ impl Scanner {
         if !matches.is_empty() {
             Verdict::Infected(matches)
         } else if self.state.memo.budget.expired() {
-            let limit = self.max_scantime.unwrap_or_default();
+            let limit = self.limits.max_scantime.unwrap_or_default();
             Verdict::Skipped(SkipReason::Timeout { limit })
         } else {
             Verdict::Clean
@@ -342,13 +350,13 @@ impl Scanner {
             scanned_bytes,
             verdict,
         };
-        if let Some(limit) = self.max_filesize
+        if let Some(limit) = self.limits.max_filesize
             && opened.size > limit
         {
             let size = opened.size;
             return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
         }
-        self.state.memo.budget = Budget::new(self.max_scantime.map(|d| Instant::now() + d));
+        self.state.memo.budget = Budget::new(self.limits.max_scantime.map(|d| Instant::now() + d));
         let inner = Arc::clone(&self.set.inner);
         if sparse::candidate(&opened.file, opened.size, &inner.sparse)
             && !needs_hash(&inner, opened.size)
@@ -370,7 +378,7 @@ impl Scanner {
                 Err(e) => return report(0, Verdict::Error(ScanError::Read(e))),
             }
         }
-        let limit = self.max_filesize.unwrap_or(u64::MAX);
+        let limit = self.limits.max_filesize.unwrap_or(u64::MAX);
         let mut buf = std::mem::take(&mut self.buf);
         let (n, verdict) = match input::load(opened, &mut buf, limit, self.allow_mmap) {
             Ok(data) => {
