@@ -162,6 +162,8 @@ pub struct Scanner {
     pieces: Option<Arc<rayon::ThreadPool>>,
     buf: Vec<u8>,
     state: FileState,
+    /// The time limit of the file being scanned.
+    budget: Budget,
 }
 
 /// Buffers larger than this are released after use rather than kept per thread.
@@ -175,13 +177,14 @@ impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
     pub fn new(set: &SignatureSet) -> Scanner {
         Scanner {
-            state: FileState::new(set.inner.sigs.len(), Budget::default()),
+            state: FileState::new(set.inner.sigs.len()),
             set: set.clone(),
             all_matches: false,
             limits: Limits::new(),
             allow_mmap: true,
             pieces: None,
             buf: Vec::new(),
+            budget: Budget::default(),
         }
     }
 
@@ -237,7 +240,7 @@ impl Scanner {
 
     /// Scan a byte string as if it were a whole file (no time limit).
     pub fn scan_bytes(&mut self, data: &[u8]) -> Vec<Match> {
-        self.state.memo.budget = Budget::new(None);
+        self.budget = Budget::new(None);
         let inner = Arc::clone(&self.set.inner);
         self.scan_hay(&inner, data, Geometry::plain(data.len()), None, true)
     }
@@ -260,7 +263,7 @@ impl Scanner {
         {
             // A large file: its digests and its pieces are computed side by side,
             // and the body matches dropped if the hashes decide.
-            let mut budget = self.state.memo.budget;
+            let mut budget = self.budget;
             let mut body = Vec::new();
             let (digests, ()) = pool.install(|| {
                 rayon::join(
@@ -273,7 +276,7 @@ impl Scanner {
                 // out of time finds nothing.
                 body.clear();
             }
-            self.state.memo.budget.absorb(&budget);
+            self.budget.absorb(&budget);
             if !allowed(inner, size, &digests) {
                 hash_matches(inner, size, &digests, &mut out);
                 if self.all_matches {
@@ -289,7 +292,7 @@ impl Scanner {
             return out;
         }
         let digests = match hashes {
-            true => digests(inner, data, &mut self.state.memo.budget),
+            true => digests(inner, data, &mut self.budget),
             false => [None, None, None],
         };
         if !allowed(inner, size, &digests) {
@@ -316,7 +319,7 @@ impl Scanner {
     fn verdict(&self, matches: Vec<Match>) -> Verdict {
         if !matches.is_empty() {
             Verdict::Infected(matches)
-        } else if self.state.memo.budget.expired() {
+        } else if self.budget.expired() {
             let limit = self.limits.max_scantime.unwrap_or_default();
             Verdict::Skipped(SkipReason::Timeout { limit })
         } else {
@@ -356,22 +359,17 @@ impl Scanner {
             let size = opened.size;
             return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
         }
-        self.state.memo.budget = Budget::new(self.limits.max_scantime.map(|d| Instant::now() + d));
+        self.budget = Budget::new(self.limits.max_scantime.map(|d| Instant::now() + d));
         let inner = Arc::clone(&self.set.inner);
         if sparse::candidate(&opened.file, opened.size, &inner.sparse)
             && !needs_hash(&inner, opened.size)
         {
-            match sparse::build(
-                &opened.file,
-                opened.size,
-                &inner.sparse,
-                &mut self.state.memo.budget,
-            ) {
+            match sparse::build(&opened.file, opened.size, &inner.sparse, &mut self.budget) {
                 Ok(Some(view)) => {
                     let (n, verdict) = self.scan_view(&inner, &view);
                     return report(n, verdict);
                 }
-                Ok(None) if self.state.memo.budget.expired() => {
+                Ok(None) if self.budget.expired() => {
                     return report(0, self.verdict(vec![]));
                 }
                 Ok(None) => {}
@@ -443,11 +441,18 @@ impl Scanner {
             all_matches: self.all_matches,
         };
         if let Some(pool) = self.splitting(data) {
-            let budget = pool.install(|| search.in_pieces(&self.state.memo.budget, ftype, out));
-            self.state.memo.budget.absorb(&budget);
+            let budget = pool.install(|| search.in_pieces(&self.budget, ftype, out));
+            self.budget.absorb(&budget);
         } else {
             let mut ftype = ftype;
-            search.run(&mut self.state, 0, data.len(), &mut ftype, out);
+            search.run(
+                &mut self.state,
+                &mut self.budget,
+                0,
+                data.len(),
+                &mut ftype,
+                out,
+            );
         }
     }
 }
@@ -472,13 +477,11 @@ struct FileState {
 }
 
 impl FileState {
-    fn new(signatures: usize, budget: Budget) -> FileState {
-        let mut st = FileState {
+    fn new(signatures: usize) -> FileState {
+        FileState {
             matched: vec![false; signatures],
             ..FileState::default()
-        };
-        st.memo.budget = budget;
-        st
+        }
     }
 
     fn reset(&mut self) {
@@ -506,6 +509,7 @@ impl Search<'_> {
     fn run(
         &self,
         st: &mut FileState,
+        budget: &mut Budget,
         from: usize,
         to: usize,
         ftype: &mut Option<FileType>,
@@ -515,7 +519,7 @@ impl Search<'_> {
             return true;
         };
         let data = self.data;
-        let step = match st.memo.budget.limited() {
+        let step = match budget.limited() {
             true => PIECE,
             false => usize::MAX,
         };
@@ -524,7 +528,7 @@ impl Search<'_> {
         // are left to the next piece.
         let mut at = from;
         while at < to {
-            if !st.memo.budget.check() {
+            if !budget.check() {
                 return false;
             }
             let end = at.saturating_add(step).min(to);
@@ -532,7 +536,7 @@ impl Search<'_> {
             let mut go = true;
             finder.for_each(&data[at..stop], |atom, pos| {
                 let pos = at + pos;
-                go = pos >= end || self.on_hit(st, ftype, atom, pos, out);
+                go = pos >= end || self.on_hit(st, budget, ftype, atom, pos, out);
                 go
             });
             if !go {
@@ -561,19 +565,27 @@ impl Search<'_> {
         let found: Vec<(Vec<Match>, Budget)> = (0..pieces)
             .into_par_iter()
             .map(|k| {
-                let mut st = FileState::new(self.inner.sigs.len(), *budget);
+                let mut st = FileState::new(self.inner.sigs.len());
+                let mut budget = *budget;
                 let mut found = Vec::new();
                 if self.all_matches || first_found.load(Ordering::Relaxed) > k {
                     let (from, to) = (
                         k * SPLIT_PIECE,
                         ((k + 1) * SPLIT_PIECE).min(self.data.len()),
                     );
-                    self.run(&mut st, from, to, &mut ftype.clone(), &mut found);
+                    self.run(
+                        &mut st,
+                        &mut budget,
+                        from,
+                        to,
+                        &mut ftype.clone(),
+                        &mut found,
+                    );
                     if !found.is_empty() {
                         first_found.fetch_min(k, Ordering::Relaxed);
                     }
                 }
-                (found, st.memo.budget)
+                (found, budget)
             })
             .collect();
         let mut budget = *budget;
@@ -597,6 +609,7 @@ impl Search<'_> {
     fn on_hit(
         &self,
         st: &mut FileState,
+        budget: &mut Budget,
         ftype: &mut Option<FileType>,
         atom: u32,
         pos: usize,
@@ -613,8 +626,8 @@ impl Search<'_> {
             if !owner.window.admits(self.data, pos) || st.matched[s as usize] {
                 continue;
             }
-            let Some(start) = self.verify(st, s, pos, ftype) else {
-                if st.memo.budget.expired() {
+            let Some(start) = self.verify(st, budget, s, pos, ftype) else {
+                if budget.expired() {
                     return false;
                 }
                 continue;
@@ -639,6 +652,7 @@ impl Search<'_> {
     fn verify(
         &self,
         st: &mut FileState,
+        budget: &mut Budget,
         s: u32,
         h: usize,
         ftype: &mut Option<FileType>,
@@ -668,6 +682,7 @@ impl Search<'_> {
             trailer: sig.trailer,
             sig: s,
             memo: &mut st.memo,
+            budget,
         }
         .at_atom(sig.atom.start, sig.atom.start + sig.atom.len, h)
     }
