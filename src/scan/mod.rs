@@ -4,6 +4,7 @@
 mod budget;
 pub(crate) mod filetype;
 pub mod input;
+mod layer;
 mod limits;
 #[allow(unsafe_code)]
 pub(crate) mod mmap;
@@ -15,8 +16,8 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use md5::Digest;
@@ -27,6 +28,7 @@ use crate::sig::{HashKind, TargetType};
 use budget::Budget;
 use filetype::FileType;
 use input::{OpenOutcome, SpecialKind};
+use layer::Layer;
 pub use limits::Limits;
 use sparse::Geometry;
 use verify::{Memo, Verifier};
@@ -242,22 +244,16 @@ impl Scanner {
     pub fn scan_bytes(&mut self, data: &[u8]) -> Vec<Match> {
         self.budget = Budget::new(None);
         let inner = Arc::clone(&self.set.inner);
-        self.scan_hay(&inner, data, Geometry::plain(data.len()), None, true)
+        self.scan_hay(&inner, &Layer::whole(data))
     }
 
-    /// Match a haystack: hashes (when `hashes`), then body signatures. A name is
+    /// Match a layer: hashes (when it is whole), then body signatures. A name is
     /// reported once even when several signatures carry it.
-    fn scan_hay(
-        &mut self,
-        inner: &Inner,
-        data: &[u8],
-        geom: Geometry,
-        ftype: Option<FileType>,
-        hashes: bool,
-    ) -> Vec<Match> {
+    fn scan_hay(&mut self, inner: &Inner, layer: &Layer) -> Vec<Match> {
         let mut out = Vec::new();
+        let data = layer.bytes;
         let size = data.len() as u64;
-        if hashes
+        if layer.whole
             && needs_hash(inner, size)
             && let Some(pool) = self.splitting(data)
         {
@@ -268,7 +264,7 @@ impl Scanner {
             let (digests, ()) = pool.install(|| {
                 rayon::join(
                     || digests_in_parallel(inner, data, &mut budget),
-                    || self.body_matches(inner, data, geom, ftype, &mut body),
+                    || self.body_matches(inner, layer, &mut body),
                 )
             });
             if budget.expired() {
@@ -291,7 +287,7 @@ impl Scanner {
             dedup_names(&mut out);
             return out;
         }
-        let digests = match hashes {
+        let digests = match layer.whole {
             true => digests(inner, data, &mut self.budget),
             false => [None, None, None],
         };
@@ -302,7 +298,7 @@ impl Scanner {
                 out.truncate(1);
             }
             if out.is_empty() || self.all_matches {
-                self.body_matches(inner, data, geom, ftype, &mut out);
+                self.body_matches(inner, layer, &mut out);
             }
         }
         self.reset();
@@ -391,7 +387,7 @@ impl Scanner {
                     // file of any size is scanned.
                     (0, Verdict::Skipped(SkipReason::TooLargeToRead { size: n }))
                 } else {
-                    let m = self.scan_hay(&inner, bytes, Geometry::plain(bytes.len()), None, true);
+                    let m = self.scan_hay(&inner, &Layer::whole(bytes));
                     (n, self.verdict(m))
                 }
             }
@@ -410,10 +406,11 @@ impl Scanner {
 
     /// Scan a sparse file's compact view; offsets are reported as real ones.
     fn scan_view(&mut self, inner: &Inner, view: &sparse::View) -> (u64, Verdict) {
-        let mut m = self.scan_hay(inner, &view.bytes, view.geom, Some(view.ftype), false);
+        let layer = Layer::sparse(view);
+        let mut m = self.scan_hay(inner, &layer);
         for x in &mut m {
             if let MatchKind::Body { offset } = &mut x.kind {
-                *offset = view.real_offset(*offset);
+                *offset = layer.real_offset(*offset);
             }
         }
         (view.geom.view_len, self.verdict(m))
@@ -423,36 +420,16 @@ impl Scanner {
         self.state.reset();
     }
 
-    fn body_matches(
-        &mut self,
-        inner: &Inner,
-        data: &[u8],
-        geom: Geometry,
-        ftype: Option<FileType>,
-        out: &mut Vec<Match>,
-    ) {
+    fn body_matches(&mut self, inner: &Inner, layer: &Layer, out: &mut Vec<Match>) {
         if inner.finder.is_none() {
             return;
         }
-        let search = Search {
-            inner,
-            data,
-            geom,
-            all_matches: self.all_matches,
-        };
-        if let Some(pool) = self.splitting(data) {
-            let budget = pool.install(|| search.in_pieces(&self.budget, ftype, out));
+        let search = Search::new(inner, layer, self.all_matches);
+        if let Some(pool) = self.splitting(layer.bytes) {
+            let budget = pool.install(|| search.in_pieces(&self.budget, out));
             self.budget.absorb(&budget);
         } else {
-            let mut ftype = ftype;
-            search.run(
-                &mut self.state,
-                &mut self.budget,
-                0,
-                data.len(),
-                &mut ftype,
-                out,
-            );
+            search.run(&mut self.state, &mut self.budget, 0, layer.bytes.len(), out);
         }
     }
 }
@@ -493,15 +470,26 @@ impl FileState {
     }
 }
 
-/// The body-signature search of one haystack.
+/// The body-signature search of one layer.
 struct Search<'a> {
     inner: &'a Inner,
     data: &'a [u8],
     geom: Geometry,
+    ftype: &'a OnceLock<FileType>,
     all_matches: bool,
 }
 
-impl Search<'_> {
+impl<'a> Search<'a> {
+    fn new(inner: &'a Inner, layer: &'a Layer<'a>, all_matches: bool) -> Search<'a> {
+        Search {
+            inner,
+            data: layer.bytes,
+            geom: layer.geom,
+            ftype: &layer.ftype,
+            all_matches,
+        }
+    }
+
     /// Find and verify the atoms that start in `data[from..to]` (matches may
     /// reach outside it); `false` when it stopped early (first match found, or
     /// the budget ran out). With a deadline, the range is searched piece by
@@ -512,7 +500,6 @@ impl Search<'_> {
         budget: &mut Budget,
         from: usize,
         to: usize,
-        ftype: &mut Option<FileType>,
         out: &mut Vec<Match>,
     ) -> bool {
         let Some(finder) = &self.inner.finder else {
@@ -536,7 +523,7 @@ impl Search<'_> {
             let mut go = true;
             finder.for_each(&data[at..stop], |atom, pos| {
                 let pos = at + pos;
-                go = pos >= end || self.on_hit(st, budget, ftype, atom, pos, out);
+                go = pos >= end || self.on_hit(st, budget, atom, pos, out);
                 go
             });
             if !go {
@@ -558,7 +545,7 @@ impl Search<'_> {
     /// a later piece can be found where one search would have run out of time
     /// before reaching it: the file is then reported infected rather than
     /// timed out, a real match either way.
-    fn in_pieces(&self, budget: &Budget, ftype: Option<FileType>, out: &mut Vec<Match>) -> Budget {
+    fn in_pieces(&self, budget: &Budget, out: &mut Vec<Match>) -> Budget {
         use rayon::prelude::*;
         let pieces = self.data.len().div_ceil(SPLIT_PIECE);
         let first_found = AtomicUsize::new(usize::MAX);
@@ -573,14 +560,7 @@ impl Search<'_> {
                         k * SPLIT_PIECE,
                         ((k + 1) * SPLIT_PIECE).min(self.data.len()),
                     );
-                    self.run(
-                        &mut st,
-                        &mut budget,
-                        from,
-                        to,
-                        &mut ftype.clone(),
-                        &mut found,
-                    );
+                    self.run(&mut st, &mut budget, from, to, &mut found);
                     if !found.is_empty() {
                         first_found.fetch_min(k, Ordering::Relaxed);
                     }
@@ -610,7 +590,6 @@ impl Search<'_> {
         &self,
         st: &mut FileState,
         budget: &mut Budget,
-        ftype: &mut Option<FileType>,
         atom: u32,
         pos: usize,
         out: &mut Vec<Match>,
@@ -626,7 +605,7 @@ impl Search<'_> {
             if !owner.window.admits(self.data, pos) || st.matched[s as usize] {
                 continue;
             }
-            let Some(start) = self.verify(st, budget, s, pos, ftype) else {
+            let Some(start) = self.verify(st, budget, s, pos) else {
                 if budget.expired() {
                     return false;
                 }
@@ -649,19 +628,13 @@ impl Search<'_> {
 
     /// Verify signature `s` around its atom found at `h` (its window fits); the
     /// match start.
-    fn verify(
-        &self,
-        st: &mut FileState,
-        budget: &mut Budget,
-        s: u32,
-        h: usize,
-        ftype: &mut Option<FileType>,
-    ) -> Option<usize> {
+    fn verify(&self, st: &mut FileState, budget: &mut Budget, s: u32, h: usize) -> Option<usize> {
         let data = self.data;
         let sig = &self.inner.sigs[s as usize];
         if sig.target != TargetType::Any
-            && !ftype
-                .get_or_insert_with(|| FileType::detect(data))
+            && !self
+                .ftype
+                .get_or_init(|| FileType::detect(data))
                 .fits(sig.target)
         {
             return None;
