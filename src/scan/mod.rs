@@ -2,6 +2,7 @@
 //! files against a shared [`SignatureSet`], producing a [`FileReport`].
 
 mod budget;
+mod engine;
 pub(crate) mod filetype;
 pub mod input;
 mod layer;
@@ -16,22 +17,17 @@ use std::collections::HashSet;
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use md5::Digest;
-
-use crate::compile::atoms::MAX_ATOM;
-use crate::compile::{Inner, SignatureSet, hashes};
-use crate::sig::{HashKind, TargetType};
+use crate::compile::{Inner, SignatureSet};
+use crate::sig::HashKind;
 use budget::Budget;
-use filetype::FileType;
+pub use engine::SPLIT_PIECE;
+use engine::{Engine, FileState};
 use input::{OpenOutcome, SpecialKind};
 use layer::Layer;
 pub use limits::Limits;
-use sparse::Geometry;
-use verify::{Memo, Verifier};
 
 /// How a signature matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,10 +167,6 @@ pub struct Scanner {
 /// Buffers larger than this are released after use rather than kept per thread.
 const KEEP_BUFFER: usize = 64 << 20;
 
-/// With a time limit, haystacks are searched (and hashed) in pieces of this size,
-/// and the clock is read between pieces.
-const PIECE: usize = 4 << 20;
-
 impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
     pub fn new(set: &SignatureSet) -> Scanner {
@@ -250,11 +242,12 @@ impl Scanner {
     /// Match a layer: hashes (when it is whole), then body signatures. A name is
     /// reported once even when several signatures carry it.
     fn scan_hay(&mut self, inner: &Inner, layer: &Layer) -> Vec<Match> {
+        let engine = Engine::new(inner);
         let mut out = Vec::new();
         let data = layer.bytes;
         let size = data.len() as u64;
         if layer.whole
-            && needs_hash(inner, size)
+            && engine.needs_hash(size)
             && let Some(pool) = self.splitting(data)
         {
             // A large file: its digests and its pieces are computed side by side,
@@ -263,7 +256,7 @@ impl Scanner {
             let mut body = Vec::new();
             let (digests, ()) = pool.install(|| {
                 rayon::join(
-                    || digests_in_parallel(inner, data, &mut budget),
+                    || engine.digests_in_parallel(data, &mut budget),
                     || self.body_matches(inner, layer, &mut body),
                 )
             });
@@ -273,8 +266,8 @@ impl Scanner {
                 body.clear();
             }
             self.budget.absorb(&budget);
-            if !allowed(inner, size, &digests) {
-                hash_matches(inner, size, &digests, &mut out);
+            if !engine.allowed(size, &digests) {
+                engine.hash_matches(size, &digests, &mut out);
                 if self.all_matches {
                     out.append(&mut body);
                 } else if out.is_empty() {
@@ -288,11 +281,11 @@ impl Scanner {
             return out;
         }
         let digests = match layer.whole {
-            true => digests(inner, data, &mut self.budget),
+            true => engine.digests(data, &mut self.budget),
             false => [None, None, None],
         };
-        if !allowed(inner, size, &digests) {
-            hash_matches(inner, size, &digests, &mut out);
+        if !engine.allowed(size, &digests) {
+            engine.hash_matches(size, &digests, &mut out);
             if !self.all_matches {
                 // First match only, even when several hash signatures match.
                 out.truncate(1);
@@ -358,7 +351,7 @@ impl Scanner {
         self.budget = Budget::new(self.limits.max_scantime.map(|d| Instant::now() + d));
         let inner = Arc::clone(&self.set.inner);
         if sparse::candidate(&opened.file, opened.size, &inner.sparse)
-            && !needs_hash(&inner, opened.size)
+            && !Engine::new(&inner).needs_hash(opened.size)
         {
             match sparse::build(&opened.file, opened.size, &inner.sparse, &mut self.budget) {
                 Ok(Some(view)) => {
@@ -421,16 +414,15 @@ impl Scanner {
     }
 
     fn body_matches(&mut self, inner: &Inner, layer: &Layer, out: &mut Vec<Match>) {
-        if inner.finder.is_none() {
-            return;
-        }
-        let search = Search::new(inner, layer, self.all_matches);
-        if let Some(pool) = self.splitting(layer.bytes) {
-            let budget = pool.install(|| search.in_pieces(&self.budget, out));
-            self.budget.absorb(&budget);
-        } else {
-            search.run(&mut self.state, &mut self.budget, 0, layer.bytes.len(), out);
-        }
+        let pool = self.splitting(layer.bytes);
+        Engine::new(inner).body(
+            layer,
+            &mut self.state,
+            &mut self.budget,
+            self.all_matches,
+            pool.as_deref(),
+            out,
+        );
     }
 }
 
@@ -439,317 +431,11 @@ impl Scanner {
 /// one thread busy while the others have finished.
 pub const SPLIT_FROM: usize = 4 << 20;
 
-/// The piece size of a parallel search: small enough that a region dense with
-/// atom hits (text in a data file) spreads over several threads, large enough
-/// that a piece's setup (its own verifier state, one rayon job) is negligible.
-pub const SPLIT_PIECE: usize = 1 << 20;
-
-/// One file's matching state: what the verifier has learnt, and which
-/// signatures have matched already.
-#[derive(Default)]
-struct FileState {
-    memo: Memo,
-    matched: Vec<bool>,
-    touched: Vec<u32>,
-}
-
-impl FileState {
-    fn new(signatures: usize) -> FileState {
-        FileState {
-            matched: vec![false; signatures],
-            ..FileState::default()
-        }
-    }
-
-    fn reset(&mut self) {
-        for &s in &self.touched {
-            self.matched[s as usize] = false;
-        }
-        self.touched.clear();
-        self.memo.clear();
-    }
-}
-
-/// The body-signature search of one layer.
-struct Search<'a> {
-    inner: &'a Inner,
-    data: &'a [u8],
-    geom: Geometry,
-    ftype: &'a OnceLock<FileType>,
-    all_matches: bool,
-}
-
-impl<'a> Search<'a> {
-    fn new(inner: &'a Inner, layer: &'a Layer<'a>, all_matches: bool) -> Search<'a> {
-        Search {
-            inner,
-            data: layer.bytes,
-            geom: layer.geom,
-            ftype: &layer.ftype,
-            all_matches,
-        }
-    }
-
-    /// Find and verify the atoms that start in `data[from..to]` (matches may
-    /// reach outside it); `false` when it stopped early (first match found, or
-    /// the budget ran out). With a deadline, the range is searched piece by
-    /// piece and the clock read in between.
-    fn run(
-        &self,
-        st: &mut FileState,
-        budget: &mut Budget,
-        from: usize,
-        to: usize,
-        out: &mut Vec<Match>,
-    ) -> bool {
-        let Some(finder) = &self.inner.finder else {
-            return true;
-        };
-        let data = self.data;
-        let step = match budget.limited() {
-            true => PIECE,
-            false => usize::MAX,
-        };
-        // Each search runs MAX_ATOM - 1 bytes past its end, so that an atom
-        // starting before the end is seen whole; hits that start beyond the end
-        // are left to the next piece.
-        let mut at = from;
-        while at < to {
-            if !budget.check() {
-                return false;
-            }
-            let end = at.saturating_add(step).min(to);
-            let stop = (end + MAX_ATOM - 1).min(data.len());
-            let mut go = true;
-            finder.for_each(&data[at..stop], |atom, pos| {
-                let pos = at + pos;
-                go = pos >= end || self.on_hit(st, budget, atom, pos, out);
-                go
-            });
-            if !go {
-                return false;
-            }
-            at = end;
-        }
-        true
-    }
-
-    /// [`Search::run`] over the whole haystack in [`SPLIT_PIECE`]s on the current
-    /// rayon pool, each piece with its own state. The matches are the ones a
-    /// single search finds, in the same order: pieces are merged in order, a
-    /// signature keeps its first match, and without `all_matches` the first
-    /// match of the first piece that has one wins (later pieces stop early).
-    /// Returns the budget with `expired` set if any piece ran out of time.
-    ///
-    /// Under a deadline the pieces race the clock side by side, so a match in
-    /// a later piece can be found where one search would have run out of time
-    /// before reaching it: the file is then reported infected rather than
-    /// timed out, a real match either way.
-    fn in_pieces(&self, budget: &Budget, out: &mut Vec<Match>) -> Budget {
-        use rayon::prelude::*;
-        let pieces = self.data.len().div_ceil(SPLIT_PIECE);
-        let first_found = AtomicUsize::new(usize::MAX);
-        let found: Vec<(Vec<Match>, Budget)> = (0..pieces)
-            .into_par_iter()
-            .map(|k| {
-                let mut st = FileState::new(self.inner.sigs.len());
-                let mut budget = *budget;
-                let mut found = Vec::new();
-                if self.all_matches || first_found.load(Ordering::Relaxed) > k {
-                    let (from, to) = (
-                        k * SPLIT_PIECE,
-                        ((k + 1) * SPLIT_PIECE).min(self.data.len()),
-                    );
-                    self.run(&mut st, &mut budget, from, to, &mut found);
-                    if !found.is_empty() {
-                        first_found.fetch_min(k, Ordering::Relaxed);
-                    }
-                }
-                (found, budget)
-            })
-            .collect();
-        let mut budget = *budget;
-        let mut seen = HashSet::new();
-        for (matches, b) in found {
-            budget.absorb(&b);
-            for m in matches {
-                if seen.insert(m.name.clone()) {
-                    out.push(m);
-                }
-            }
-            if !self.all_matches && !seen.is_empty() {
-                break;
-            }
-        }
-        budget
-    }
-
-    /// Verify the signatures of `atom` found at `pos`; `false` to stop the search.
-    #[inline]
-    fn on_hit(
-        &self,
-        st: &mut FileState,
-        budget: &mut Budget,
-        atom: u32,
-        pos: usize,
-        out: &mut Vec<Match>,
-    ) -> bool {
-        let inner = self.inner;
-        let a = atom as usize;
-        let (from, to) = (
-            inner.owner_start[a] as usize,
-            inner.owner_start[a + 1] as usize,
-        );
-        for owner in &inner.owners[from..to] {
-            let s = owner.sig;
-            if !owner.window.admits(self.data, pos) || st.matched[s as usize] {
-                continue;
-            }
-            let Some(start) = self.verify(st, budget, s, pos) else {
-                if budget.expired() {
-                    return false;
-                }
-                continue;
-            };
-            st.matched[s as usize] = true;
-            st.touched.push(s);
-            out.push(Match {
-                name: inner.sigs[s as usize].name.clone(),
-                kind: MatchKind::Body {
-                    offset: start as u64,
-                },
-            });
-            if !self.all_matches {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Verify signature `s` around its atom found at `h` (its window fits); the
-    /// match start.
-    fn verify(&self, st: &mut FileState, budget: &mut Budget, s: u32, h: usize) -> Option<usize> {
-        let data = self.data;
-        let sig = &self.inner.sigs[s as usize];
-        if sig.target != TargetType::Any
-            && !self
-                .ftype
-                .get_or_init(|| FileType::detect(data))
-                .fits(sig.target)
-        {
-            return None;
-        }
-        let (lo, hi) = self.geom.start_range(sig.offset)?;
-        // Quick reject: can a match through this hit start in range?
-        let h64 = h as u64;
-        if h64 < sig.left.0
-            || h64 - sig.left.0 < lo
-            || sig.left.1.is_some_and(|m| h64.saturating_sub(m) > hi)
-        {
-            return None;
-        }
-        Verifier {
-            nodes: &sig.nodes,
-            hay: data,
-            start_range: (lo as usize, hi as usize),
-            trailer: sig.trailer,
-            sig: s,
-            memo: &mut st.memo,
-            budget,
-        }
-        .at_atom(sig.atom.start, sig.atom.start + sig.atom.len, h)
-    }
-}
-
-/// The digest of `data`, or `None` when the budget ran out while computing it.
-fn digest(kind: HashKind, data: &[u8], budget: &mut Budget) -> Option<Vec<u8>> {
-    match kind {
-        HashKind::Md5 => digest_with::<md5::Md5>(data, budget),
-        HashKind::Sha1 => digest_with::<sha1::Sha1>(data, budget),
-        HashKind::Sha256 => digest_with::<sha2::Sha256>(data, budget),
-    }
-}
-
-fn digest_with<D: Digest>(data: &[u8], budget: &mut Budget) -> Option<Vec<u8>> {
-    if !budget.limited() {
-        return Some(D::digest(data).to_vec());
-    }
-    let mut d = D::new();
-    for piece in data.chunks(PIECE) {
-        if !budget.check() {
-            return None;
-        }
-        d.update(piece);
-    }
-    Some(d.finalize().to_vec())
-}
-
-/// Whether the hash index or the allow list uses `kind` digests of files of `size`.
-fn needs_digest(inner: &Inner, kind: HashKind, size: u64) -> bool {
-    inner.hashes.needs(kind, size) || inner.allow.needs(kind, size)
-}
-
-/// Whether the set has a hash signature or allow-list entry for files of `size`.
-fn needs_hash(inner: &Inner, size: u64) -> bool {
-    hashes::KINDS.iter().any(|&k| needs_digest(inner, k, size))
-}
-
-/// The digests of `data` that the hash index or the allow list can use for a
-/// file of its size, each computed once (`None` where not needed, or where the
-/// budget ran out).
-fn digests(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>; 3] {
-    let size = data.len() as u64;
-    hashes::KINDS.map(|k| {
-        needs_digest(inner, k, size)
-            .then(|| digest(k, data, budget))
-            .flatten()
-    })
-}
-
-/// [`digests`], each digest on its own rayon task.
-fn digests_in_parallel(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>; 3] {
-    use rayon::prelude::*;
-    let size = data.len() as u64;
-    let done: Vec<(Option<Vec<u8>>, Budget)> = hashes::KINDS
-        .par_iter()
-        .map(|&k| {
-            let mut b = *budget;
-            let d = needs_digest(inner, k, size).then(|| digest(k, data, &mut b));
-            (d.flatten(), b)
-        })
-        .collect();
-    let mut out = [None, None, None];
-    for (slot, (d, b)) in out.iter_mut().zip(done) {
-        budget.absorb(&b);
-        *slot = d;
-    }
-    out
-}
-
 /// Keep the first match of each name (several signatures may carry one name).
 fn dedup_names(out: &mut Vec<Match>) {
     if out.len() > 1 {
         let mut seen = HashSet::new();
         out.retain(|m| seen.insert(m.name.clone()));
-    }
-}
-
-/// Whether the file's hash is on the allow list (`.fp`/`.sfp`).
-fn allowed(inner: &Inner, size: u64, digests: &[Option<Vec<u8>>; 3]) -> bool {
-    digests
-        .iter()
-        .flatten()
-        .any(|d| inner.allow.lookup(d, size).next().is_some())
-}
-
-fn hash_matches(inner: &Inner, size: u64, digests: &[Option<Vec<u8>>; 3], out: &mut Vec<Match>) {
-    for (&kind, d) in hashes::KINDS.iter().zip(digests) {
-        if let Some(d) = d.as_ref().filter(|_| inner.hashes.needs(kind, size)) {
-            out.extend(inner.hashes.lookup(d, size).map(|name| Match {
-                name: name.clone(),
-                kind: MatchKind::Hash { hash: kind },
-            }));
-        }
     }
 }
 
