@@ -5,8 +5,8 @@
 //! up, and runs the body-signature search: atom finder, window check and
 //! verification, on one thread or in pieces on a rayon pool. What to match,
 //! which matches to keep, when to split a layer and what the verdict is are
-//! for the [`Scanner`](super::Scanner) to decide; the time limit is the budget
-//! it passes in.
+//! for [`Scanner::scan_layer`](super::Scanner::scan_layer) to decide; the time
+//! limit is the budget it passes in.
 
 use std::collections::HashSet;
 use std::sync::OnceLock;

@@ -3,8 +3,8 @@
 //!
 //! A file itself is one layer, at depth 0: its bytes as read or mapped, or the
 //! compact view of a sparse file. A container's members and decoded views will
-//! be layers too, one level deeper than the layer they came out of, matched the
-//! same way.
+//! be layers too, one level deeper than the layer they came out of, matched by
+//! the same function, [`Scanner::scan_layer`](super::Scanner::scan_layer).
 
 use std::sync::OnceLock;
 
@@ -25,6 +25,8 @@ pub(crate) struct Layer<'a> {
     /// Whether `bytes` are all of the content, so that digests and the allow
     /// list apply: false for a sparse view, whose holes are shortened.
     pub whole: bool,
+    /// How deep in containers: 0 for a file itself.
+    pub depth: u32,
     /// The sparse view `bytes` come from, to map offsets back to the file's.
     view: Option<&'a View>,
 }
@@ -37,6 +39,7 @@ impl<'a> Layer<'a> {
             geom: Geometry::plain(bytes.len()),
             ftype: OnceLock::new(),
             whole: true,
+            depth: 0,
             view: None,
         }
     }
@@ -48,6 +51,7 @@ impl<'a> Layer<'a> {
             geom: view.geom,
             ftype: OnceLock::from(view.ftype),
             whole: false,
+            depth: 0,
             view: Some(view),
         }
     }

@@ -2,6 +2,7 @@
 //! files against a shared [`SignatureSet`], producing a [`FileReport`].
 
 mod budget;
+mod ctx;
 mod engine;
 pub(crate) mod filetype;
 pub mod input;
@@ -18,11 +19,12 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::compile::{Inner, SignatureSet};
+use crate::compile::SignatureSet;
 use crate::sig::HashKind;
 use budget::Budget;
+use ctx::ScanCtx;
 pub use engine::SPLIT_PIECE;
 use engine::{Engine, FileState};
 use input::{OpenOutcome, SpecialKind};
@@ -154,14 +156,34 @@ impl FileReport {
 /// Cheap to create; reuse one per thread to keep its buffers warm.
 pub struct Scanner {
     set: SignatureSet,
+    opts: Options,
+    scratch: Scratch,
+}
+
+/// How a scanner scans: set by its builder methods, the same for every file.
+struct Options {
     all_matches: bool,
     limits: Limits,
-    allow_mmap: bool,
+    mmap: bool,
     pieces: Option<Arc<rayon::ThreadPool>>,
+}
+
+impl Options {
+    /// The pool that searches a layer of `len` bytes in pieces, if it is to be
+    /// split.
+    fn split(&self, len: usize) -> Option<&rayon::ThreadPool> {
+        self.pieces.as_deref().filter(|_| len >= SPLIT_FROM)
+    }
+}
+
+/// What a thread reuses from file to file, its allocations kept warm.
+struct Scratch {
+    /// The buffer files are read into.
     buf: Vec<u8>,
+    /// The matching state of the layer being matched. Layers inside
+    /// containers will need one each per depth, since a container's state is
+    /// still in use while its members are matched.
     state: FileState,
-    /// The time limit of the file being scanned.
-    budget: Budget,
 }
 
 /// Buffers larger than this are released after use rather than kept per thread.
@@ -171,33 +193,36 @@ impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
     pub fn new(set: &SignatureSet) -> Scanner {
         Scanner {
-            state: FileState::new(set.inner.sigs.len()),
             set: set.clone(),
-            all_matches: false,
-            limits: Limits::new(),
-            allow_mmap: true,
-            pieces: None,
-            buf: Vec::new(),
-            budget: Budget::default(),
+            opts: Options {
+                all_matches: false,
+                limits: Limits::new(),
+                mmap: true,
+                pieces: None,
+            },
+            scratch: Scratch {
+                buf: Vec::new(),
+                state: FileState::new(set.inner.sigs.len()),
+            },
         }
     }
 
     /// Report every matching signature rather than stopping at the first (default: off).
     pub fn all_matches(&mut self, yes: bool) -> &mut Self {
-        self.all_matches = yes;
+        self.opts.all_matches = yes;
         self
     }
 
     /// The limits on scanning one file (default: [`Limits::new`], none).
     /// They apply to [`Scanner::scan_file`] and [`Scanner::scan_opened`].
     pub fn limits(&mut self, limits: Limits) -> &mut Self {
-        self.limits = limits;
+        self.opts.limits = limits;
         self
     }
 
     /// Skip files larger than this (default: no limit); [`Limits::max_filesize`].
     pub fn max_filesize(&mut self, limit: Option<u64>) -> &mut Self {
-        self.limits.max_filesize(limit);
+        self.opts.limits.max_filesize(limit);
         self
     }
 
@@ -206,13 +231,13 @@ impl Scanner {
     /// [`Scanner::scan_file`] and [`Scanner::scan_opened`];
     /// [`Limits::max_scantime`].
     pub fn max_scantime(&mut self, limit: Option<Duration>) -> &mut Self {
-        self.limits.max_scantime(limit);
+        self.opts.limits.max_scantime(limit);
         self
     }
 
     /// Allow memory-mapping large files under a lease (default: on).
     pub fn mmap(&mut self, yes: bool) -> &mut Self {
-        self.allow_mmap = yes;
+        self.opts.mmap = yes;
         self
     }
 
@@ -223,7 +248,7 @@ impl Scanner {
     /// not be one of `pool`'s threads, or it would take other work of the pool
     /// while it waits). [`tree::scan_tree`] scans with a pool of its own.
     pub fn split_large(&mut self, pool: Option<Arc<rayon::ThreadPool>>) -> &mut Self {
-        self.pieces = pool;
+        self.opts.pieces = pool;
         self
     }
 
@@ -234,86 +259,43 @@ impl Scanner {
 
     /// Scan a byte string as if it were a whole file (no time limit).
     pub fn scan_bytes(&mut self, data: &[u8]) -> Vec<Match> {
-        self.budget = Budget::new(None);
-        let inner = Arc::clone(&self.set.inner);
-        self.scan_hay(&inner, &Layer::whole(data))
+        let mut limits = self.opts.limits;
+        limits.max_scantime = None;
+        let mut ctx = ScanCtx::new(limits);
+        self.scan_layer(&mut ctx, &Layer::whole(data));
+        ctx.found
     }
 
-    /// Match a layer: hashes (when it is whole), then body signatures. A name is
-    /// reported once even when several signatures carry it.
-    fn scan_hay(&mut self, inner: &Inner, layer: &Layer) -> Vec<Match> {
-        let engine = Engine::new(inner);
-        let mut out = Vec::new();
-        let data = layer.bytes;
-        let size = data.len() as u64;
-        if layer.whole
-            && engine.needs_hash(size)
-            && let Some(pool) = self.splitting(data)
-        {
-            // A large file: its digests and its pieces are computed side by side,
-            // and the body matches dropped if the hashes decide.
-            let mut budget = self.budget;
-            let mut body = Vec::new();
-            let (digests, ()) = pool.install(|| {
-                rayon::join(
-                    || engine.digests_in_parallel(data, &mut budget),
-                    || self.body_matches(inner, layer, &mut body),
-                )
-            });
-            if budget.expired() {
-                // As in one search: a search that starts after the digests ran
-                // out of time finds nothing.
-                body.clear();
+    /// Match one layer and add what matched to `ctx.found`: the digests and
+    /// the allow list when the layer is whole, then the body signatures (unless
+    /// a hash signature matched and only the first match is wanted). A name is
+    /// recorded once even when several signatures carry it; offsets are the
+    /// file's own.
+    ///
+    /// This is the function containers make recursive: once a layer is
+    /// matched, a container found in it would, as far as the limits in `ctx`
+    /// allow, have each member's name pushed on `ctx.stack` and the member
+    /// scanned here as a layer of `layer.depth + 1`, with the scratch state of
+    /// that depth.
+    fn scan_layer(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        debug_assert_eq!(layer.depth as usize, ctx.stack.len());
+        let engine = Engine::new(&self.set.inner);
+        let state = &mut self.scratch.state;
+        let size = layer.bytes.len() as u64;
+        let mut found = match self.opts.split(layer.bytes.len()) {
+            Some(pool) if layer.whole && engine.needs_hash(size) => {
+                side_by_side(engine, &self.opts, layer, state, &mut ctx.budget, pool)
             }
-            self.budget.absorb(&budget);
-            if !engine.allowed(size, &digests) {
-                engine.hash_matches(size, &digests, &mut out);
-                if self.all_matches {
-                    out.append(&mut body);
-                } else if out.is_empty() {
-                    out = body;
-                } else {
-                    out.truncate(1);
-                }
-            }
-            self.reset();
-            dedup_names(&mut out);
-            return out;
-        }
-        let digests = match layer.whole {
-            true => engine.digests(data, &mut self.budget),
-            false => [None, None, None],
+            _ => in_turn(engine, &self.opts, layer, state, &mut ctx.budget),
         };
-        if !engine.allowed(size, &digests) {
-            engine.hash_matches(size, &digests, &mut out);
-            if !self.all_matches {
-                // First match only, even when several hash signatures match.
-                out.truncate(1);
-            }
-            if out.is_empty() || self.all_matches {
-                self.body_matches(inner, layer, &mut out);
+        state.reset();
+        dedup_names(&mut found);
+        for m in &mut found {
+            if let MatchKind::Body { offset } = &mut m.kind {
+                *offset = layer.real_offset(*offset);
             }
         }
-        self.reset();
-        dedup_names(&mut out);
-        out
-    }
-
-    /// The pool that searches `data` in pieces, if it is to be split.
-    fn splitting(&self, data: &[u8]) -> Option<Arc<rayon::ThreadPool>> {
-        self.pieces.clone().filter(|_| data.len() >= SPLIT_FROM)
-    }
-
-    /// The verdict for what a scan found, given whether its budget ran out.
-    fn verdict(&self, matches: Vec<Match>) -> Verdict {
-        if !matches.is_empty() {
-            Verdict::Infected(matches)
-        } else if self.budget.expired() {
-            let limit = self.limits.max_scantime.unwrap_or_default();
-            Verdict::Skipped(SkipReason::Timeout { limit })
-        } else {
-            Verdict::Clean
-        }
+        ctx.found.append(&mut found);
     }
 
     /// Open, read and scan a file.
@@ -342,32 +324,32 @@ impl Scanner {
             scanned_bytes,
             verdict,
         };
-        if let Some(limit) = self.limits.max_filesize
+        if let Some(limit) = self.opts.limits.max_filesize
             && opened.size > limit
         {
             let size = opened.size;
             return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
         }
-        self.budget = Budget::new(self.limits.max_scantime.map(|d| Instant::now() + d));
-        let inner = Arc::clone(&self.set.inner);
+        let mut ctx = ScanCtx::new(self.opts.limits);
+        let inner = &self.set.inner;
         if sparse::candidate(&opened.file, opened.size, &inner.sparse)
-            && !Engine::new(&inner).needs_hash(opened.size)
+            && !Engine::new(inner).needs_hash(opened.size)
         {
-            match sparse::build(&opened.file, opened.size, &inner.sparse, &mut self.budget) {
+            match sparse::build(&opened.file, opened.size, &inner.sparse, &mut ctx.budget) {
                 Ok(Some(view)) => {
-                    let (n, verdict) = self.scan_view(&inner, &view);
-                    return report(n, verdict);
+                    self.scan_layer(&mut ctx, &Layer::sparse(&view));
+                    return report(view.geom.view_len, ctx.verdict());
                 }
-                Ok(None) if self.budget.expired() => {
-                    return report(0, self.verdict(vec![]));
+                Ok(None) if ctx.budget.expired() => {
+                    return report(0, ctx.verdict());
                 }
                 Ok(None) => {}
                 Err(e) => return report(0, Verdict::Error(ScanError::Read(e))),
             }
         }
-        let limit = self.limits.max_filesize.unwrap_or(u64::MAX);
-        let mut buf = std::mem::take(&mut self.buf);
-        let (n, verdict) = match input::load(opened, &mut buf, limit, self.allow_mmap) {
+        let limit = self.opts.limits.max_filesize.unwrap_or(u64::MAX);
+        let mut buf = std::mem::take(&mut self.scratch.buf);
+        let (n, verdict) = match input::load(opened, &mut buf, limit, self.opts.mmap) {
             Ok(data) => {
                 let bytes = data.bytes();
                 let n = bytes.len() as u64;
@@ -380,8 +362,8 @@ impl Scanner {
                     // file of any size is scanned.
                     (0, Verdict::Skipped(SkipReason::TooLargeToRead { size: n }))
                 } else {
-                    let m = self.scan_hay(&inner, &Layer::whole(bytes));
-                    (n, self.verdict(m))
+                    self.scan_layer(&mut ctx, &Layer::whole(bytes));
+                    (n, ctx.verdict())
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::FileTooLarge => (
@@ -393,37 +375,88 @@ impl Scanner {
         if buf.len() > KEEP_BUFFER {
             buf = Vec::new();
         }
-        self.buf = buf;
+        self.scratch.buf = buf;
         report(n, verdict)
     }
+}
 
-    /// Scan a sparse file's compact view; offsets are reported as real ones.
-    fn scan_view(&mut self, inner: &Inner, view: &sparse::View) -> (u64, Verdict) {
-        let layer = Layer::sparse(view);
-        let mut m = self.scan_hay(inner, &layer);
-        for x in &mut m {
-            if let MatchKind::Body { offset } = &mut x.kind {
-                *offset = layer.real_offset(*offset);
-            }
-        }
-        (view.geom.view_len, self.verdict(m))
+/// A layer's digests and the allow list (for a whole layer), then its body
+/// signatures unless a hash signature already decided (first match only).
+fn in_turn(
+    engine: Engine,
+    opts: &Options,
+    layer: &Layer,
+    state: &mut FileState,
+    budget: &mut Budget,
+) -> Vec<Match> {
+    let mut out = Vec::new();
+    let size = layer.bytes.len() as u64;
+    let digests = match layer.whole {
+        true => engine.digests(layer.bytes, budget),
+        false => [None, None, None],
+    };
+    if engine.allowed(size, &digests) {
+        return out;
     }
+    engine.hash_matches(size, &digests, &mut out);
+    if !opts.all_matches {
+        // First match only, even when several hash signatures match.
+        out.truncate(1);
+    }
+    if out.is_empty() || opts.all_matches {
+        let split = opts.split(layer.bytes.len());
+        engine.body(layer, state, budget, opts.all_matches, split, &mut out);
+    }
+    out
+}
 
-    fn reset(&mut self) {
-        self.state.reset();
+/// A large whole layer: its digests and its pieces are computed side by side
+/// on `pool`, and the body matches dropped if the hashes decide.
+fn side_by_side(
+    engine: Engine,
+    opts: &Options,
+    layer: &Layer,
+    state: &mut FileState,
+    budget: &mut Budget,
+    pool: &rayon::ThreadPool,
+) -> Vec<Match> {
+    let mut hash_budget = *budget;
+    let mut body = Vec::new();
+    let (digests, ()) = pool.install(|| {
+        rayon::join(
+            || engine.digests_in_parallel(layer.bytes, &mut hash_budget),
+            || {
+                engine.body(
+                    layer,
+                    state,
+                    budget,
+                    opts.all_matches,
+                    Some(pool),
+                    &mut body,
+                )
+            },
+        )
+    });
+    if hash_budget.expired() {
+        // As in one search: a search that starts after the digests ran out of
+        // time finds nothing.
+        body.clear();
     }
-
-    fn body_matches(&mut self, inner: &Inner, layer: &Layer, out: &mut Vec<Match>) {
-        let pool = self.splitting(layer.bytes);
-        Engine::new(inner).body(
-            layer,
-            &mut self.state,
-            &mut self.budget,
-            self.all_matches,
-            pool.as_deref(),
-            out,
-        );
+    budget.absorb(&hash_budget);
+    let size = layer.bytes.len() as u64;
+    let mut out = Vec::new();
+    if engine.allowed(size, &digests) {
+        return out;
     }
+    engine.hash_matches(size, &digests, &mut out);
+    if opts.all_matches {
+        out.append(&mut body);
+    } else if out.is_empty() {
+        out = body;
+    } else {
+        out.truncate(1);
+    }
+    out
 }
 
 /// With [`Scanner::split_large`], files at least this large are searched in
