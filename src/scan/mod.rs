@@ -10,6 +10,7 @@ mod layer;
 mod limits;
 #[allow(unsafe_code)]
 pub(crate) mod mmap;
+mod source;
 pub(crate) mod sparse;
 pub mod tree;
 mod verify;
@@ -30,6 +31,7 @@ use engine::{Engine, FileState};
 use input::{OpenOutcome, SpecialKind};
 use layer::Layer;
 pub use limits::Limits;
+use source::Acquired;
 
 /// How a signature matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,10 +269,10 @@ impl Scanner {
     }
 
     /// Match one layer and add what matched to `ctx.found`: the digests and
-    /// the allow list when the layer is whole, then the body signatures (unless
-    /// a hash signature matched and only the first match is wanted). A name is
-    /// recorded once even when several signatures carry it; offsets are the
-    /// file's own.
+    /// the allow list when the layer is whole (an allow-listed layer matches
+    /// nothing), then the body signatures (unless a hash signature matched and
+    /// only the first match is wanted). A name is recorded once even when
+    /// several signatures carry it; offsets are the file's own.
     ///
     /// This is the function containers make recursive: once a layer is
     /// matched, a container found in it would, as far as the limits in `ctx`
@@ -296,6 +298,8 @@ impl Scanner {
             }
         }
         ctx.found.append(&mut found);
+        // Containers: the members of this layer would be scanned from here,
+        // each as a layer one level deeper.
     }
 
     /// Open, read and scan a file.
@@ -319,64 +323,36 @@ impl Scanner {
     /// [`crate::quarantine::Target::open`], so that what is scanned is exactly
     /// the descriptor that is acted on afterwards). `path` is only reported.
     pub fn scan_opened(&mut self, opened: &input::Opened, path: &Path) -> FileReport {
-        let report = |scanned_bytes, verdict| FileReport {
-            path: path.to_owned(),
-            scanned_bytes,
-            verdict,
-        };
-        if let Some(limit) = self.opts.limits.max_filesize
-            && opened.size > limit
-        {
-            let size = opened.size;
-            return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
-        }
-        let mut ctx = ScanCtx::new(self.opts.limits);
-        let inner = &self.set.inner;
-        if sparse::candidate(&opened.file, opened.size, &inner.sparse)
-            && !Engine::new(inner).needs_hash(opened.size)
-        {
-            match sparse::build(&opened.file, opened.size, &inner.sparse, &mut ctx.budget) {
-                Ok(Some(view)) => {
-                    self.scan_layer(&mut ctx, &Layer::sparse(&view));
-                    return report(view.geom.view_len, ctx.verdict());
-                }
-                Ok(None) if ctx.budget.expired() => {
-                    return report(0, ctx.verdict());
-                }
-                Ok(None) => {}
-                Err(e) => return report(0, Verdict::Error(ScanError::Read(e))),
-            }
-        }
-        let limit = self.opts.limits.max_filesize.unwrap_or(u64::MAX);
         let mut buf = std::mem::take(&mut self.scratch.buf);
-        let (n, verdict) = match input::load(opened, &mut buf, limit, self.opts.mmap) {
-            Ok(data) => {
-                let bytes = data.bytes();
-                let n = bytes.len() as u64;
-                if n > limit {
-                    // Only a file that reported size 0 gets here (`load` reads one
-                    // byte more than allowed to tell).
-                    (0, Verdict::Skipped(SkipReason::TooLarge { size: n, limit }))
-                } else if n > input::MAX_READ && matches!(data, input::Data::Buffer(_)) {
-                    // Read (a file that reported size 0), not mapped: a mapped
-                    // file of any size is scanned.
-                    (0, Verdict::Skipped(SkipReason::TooLargeToRead { size: n }))
-                } else {
-                    self.scan_layer(&mut ctx, &Layer::whole(bytes));
-                    (n, ctx.verdict())
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::FileTooLarge => (
-                0,
-                Verdict::Skipped(SkipReason::TooLargeToRead { size: opened.size }),
-            ),
-            Err(e) => (0, Verdict::Error(ScanError::Read(e))),
-        };
+        let (scanned_bytes, verdict) = self.acquire_and_scan(opened, &mut buf);
         if buf.len() > KEEP_BUFFER {
             buf = Vec::new();
         }
         self.scratch.buf = buf;
-        report(n, verdict)
+        FileReport {
+            path: path.to_owned(),
+            scanned_bytes,
+            verdict,
+        }
+    }
+
+    /// Acquire the top-level layer of `opened` (reading into `buf`) and scan
+    /// it; the bytes scanned and the verdict.
+    fn acquire_and_scan(&mut self, opened: &input::Opened, buf: &mut Vec<u8>) -> (u64, Verdict) {
+        let mut ctx = ScanCtx::new(self.opts.limits);
+        match source::acquire(opened, &self.set.inner, &self.opts, buf, &mut ctx.budget) {
+            Acquired::Whole(data) => self.scan_top(ctx, &Layer::whole(data.bytes())),
+            Acquired::Sparse(view) => self.scan_top(ctx, &Layer::sparse(&view)),
+            Acquired::OutOfTime => (0, ctx.verdict()),
+            Acquired::Skipped(reason) => (0, Verdict::Skipped(reason)),
+            Acquired::Failed(e) => (0, Verdict::Error(ScanError::Read(e))),
+        }
+    }
+
+    /// Scan a file's top-level layer; the bytes scanned and the verdict.
+    fn scan_top(&mut self, mut ctx: ScanCtx, layer: &Layer) -> (u64, Verdict) {
+        self.scan_layer(&mut ctx, layer);
+        (layer.bytes.len() as u64, ctx.verdict())
     }
 }
 
