@@ -4,7 +4,7 @@
 //! from the hit, the nodes after it forwards. Each half is a backtracking search
 //! over gaps and variable-length alternatives. Both halves depend only on the
 //! position they start from, never on the hit that led there, so their failures
-//! are remembered for the whole file in a [`Memo`]:
+//! are remembered for the whole layer in a [`Memo`]:
 //!
 //! - a (gap node, position) pair that failed is never explored again, which keeps
 //!   bounded gaps polynomial;
@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use super::budget::Budget;
 use crate::sig::{Node, Tok, Trailer};
 
-/// Per-file memory of failed searches. Cleared between files; keeps its capacity.
+/// Per-layer memory of failed searches. Cleared between layers; keeps its capacity.
 #[derive(Default, Debug)]
 pub struct Memo {
     failed: HashSet<(u32, u32, usize)>,
@@ -39,7 +39,7 @@ pub struct Memo {
 }
 
 impl Memo {
-    /// Forget everything (start of a new file).
+    /// Forget everything (start of a new layer).
     pub fn clear(&mut self) {
         self.failed.clear();
         self.star_fwd.clear();
