@@ -1,5 +1,11 @@
 //! Scanning: a [`Scanner`] owns one thread's scratch state and matches bytes or
 //! files against a shared [`SignatureSet`], producing a [`FileReport`].
+//!
+//! A file goes through three steps. `source` acquires its top-level layer
+//! under the [`Limits`] (its bytes, read or mapped, or a sparse file's compact
+//! view, or why it is not scanned); `Scanner::scan_layer` matches the layer
+//! with the `engine`, within the file's context (`ctx`: its clock, container
+//! path and findings); the context gives the [`Verdict`].
 
 mod budget;
 mod ctx;
