@@ -464,6 +464,8 @@ mod tests {
         check::<SignatureSet>();
         check::<Scanner>();
         check::<FileReport>();
+        check::<Limits>();
+        check::<tree::TreeOptions>();
         check::<crate::sig::Database>();
     }
 }
