@@ -3,7 +3,8 @@
 throughput and ratios.
 
     benches/compare.py CORPUS [--ndb SIGS.ndb ...] [--hash SIGS.hsb ...] [--with-hashes]
-                       [--yar RULES.yar] [-j THREADS] [--runs N] [--ward PATH]
+                       [--yar RULES.yar] [-j THREADS] [--runs N] [--ward [NAME=]PATH ...]
+                       [--no-peers]
 
 The signatures default to the set carried in the repository (benches/data/, see
 its README): --ndb benches/data/bench.ndb and --yar benches/data/bench.yar;
@@ -16,6 +17,13 @@ Every command runs once to warm the page cache, then N times, the runs of all
 commands interleaved; the median wall time is reported. Ratios are peer time / ward time, so 10x means ward is ten
 times faster. Detections are not compared here (tests/it/clamav_diff.rs does).
 
+--ward may be given several times (NAME=PATH, or PATH, then named by its path)
+to time several ward builds side by side in the same interleaved runs, for
+example the build before a change and the one after it; each gets a row at -j N
+and at -j 1, and a last table gives each one's median and its ratio to the first
+--ward (new time / old time: below 1.0 is faster). --no-peers leaves out the other
+scanners and the plain read. --scaling times the first --ward only.
+
 With --scaling 1,2,4,8,16 it instead runs ward, yr, yara and the plain read at each
 thread count and prints throughput, speed-up over one thread and the ratio to YARA-X
 (the multi-core table in the README).
@@ -25,6 +33,10 @@ Example (the headline figures in the README):
     cargo build --release
     benches/compare.py /tmp/corpus -j 2
     benches/compare.py /tmp/corpus --with-hashes -j 2
+
+Before and after a change (the first --ward is the reference):
+    benches/compare.py /tmp/corpus -j 2 --runs 10 --no-peers \
+        --ward before=/tmp/ward-before --ward after=target/release/ward
 """
 import argparse
 import os
@@ -36,6 +48,7 @@ import tempfile
 import time
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
+DEFAULT_WARD = os.path.join(os.path.dirname(__file__), '..', 'target', 'release', 'ward')
 
 
 def corpus_size(root):
@@ -130,8 +143,15 @@ def main():
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--scaling', help='comma-separated thread counts: print a scaling table instead')
     ap.add_argument('--yr', default='yr', help='the YARA-X command (default: yr on PATH)')
-    ap.add_argument('--ward', default=os.path.join(os.path.dirname(__file__), '..', 'target', 'release', 'ward'))
+    ap.add_argument('--ward', action='append', metavar='[NAME=]PATH',
+                    help='a ward binary; repeat to compare builds, the first is the reference '
+                         '(default: target/release/ward)')
+    ap.add_argument('--no-peers', action='store_true', help='time only ward: no other scanners, no plain read')
     args = ap.parse_args()
+    args.wards = [ward_arg(w) for w in args.ward or [DEFAULT_WARD]]
+    args.ward = args.wards[0][1]
+    if len({name for name, _ in args.wards}) < len(args.wards):
+        ap.error('two --ward builds with one name: name them, NAME=PATH')
     if args.ndb is None:
         args.ndb = [os.path.join(DATA, 'bench.ndb')]
     if args.with_hashes:
@@ -143,20 +163,23 @@ def main():
         return scaling(args, size, files, dbs)
     j = str(args.threads)
     runs = []
-    runs.append(('ward', [args.ward, 'scan', '-j', j, '--no-builtin', '-i', '--no-summary', *dbs, args.corpus]))
-    runs.append((f'ward -j 1', [args.ward, 'scan', '-j', '1', '--no-builtin', '-i', '--no-summary', *dbs, args.corpus]))
-    if shutil.which('clamscan'):
+    for name, ward in args.wards:
+        runs.append((name, [ward, 'scan', '-j', j, '--no-builtin', '-i', '--no-summary', *dbs, args.corpus]))
+        runs.append((f'{name} -j 1', [ward, 'scan', '-j', '1', '--no-builtin', '-i', '--no-summary', *dbs,
+                                      args.corpus]))
+    if shutil.which('clamscan') and not args.no_peers:
         # Raw-content scanning, as ward does: no archive, document or HTML normalisers.
         off = [f'--scan-{k}=no' for k in ('archive', 'pe', 'elf', 'ole2', 'pdf', 'html', 'mail', 'swf',
                                            'xmldocs', 'hwp3', 'onenote')]
         runs.append(('clamscan (1 thread)', ['clamscan', '-r', '-i', '--no-summary', *off, *dbs, args.corpus]))
-    if args.yar and shutil.which('yara'):
+    if args.yar and shutil.which('yara') and not args.no_peers:
         runs.append((f'yara -p {j}', ['yara', '-r', '-p', j, args.yar, args.corpus]))
-    if args.yar and shutil.which(args.yr):
+    if args.yar and shutil.which(args.yr) and not args.no_peers:
         # Precompiled rules, so that rule compilation is not counted against YARA-X.
         compiled = yr_compile(args)
         runs.append((f'yr (YARA-X) -p {j}', [args.yr, 'scan', '-r', '-p', j, '-C', compiled, args.corpus]))
-    runs.append((f'read only (cat, {j} procs)', read_all(args.corpus, j)))
+    if not args.no_peers:
+        runs.append((f'read only (cat, {j} procs)', read_all(args.corpus, j)))
 
     print(f'corpus: {args.corpus}: {files} files, {size / 2**20:.0f} MiB; '
           f'signatures: {" ".join(args.ndb + args.hash)}; {args.runs} runs each, median')
@@ -165,6 +188,25 @@ def main():
     print(f'{"scanner":28} {"median s":>9} {"min-max s":>13} {"MB/s":>8} {"vs ward":>8}')
     for name, med, lo, hi in results:
         print(f'{name:28} {med:9.3f} {lo:6.2f}-{hi:<6.2f} {size / med / 1e6:8.0f} {med / ward_time:7.1f}x')
+    if len(args.wards) > 1:
+        builds(args, results)
+
+
+def builds(args, results):
+    """Each ward build's medians and their ratio to the first build's (new / old)."""
+    med = {name: m for name, m, _, _ in results}
+    ref = args.wards[0][0]
+    print(f'\nward builds, median s (ratio to {ref}: below 1.0 is faster)')
+    print(f'{"build":20} {"-j " + str(args.threads):>16} {"-j 1":>16}')
+    for name, _ in args.wards:
+        cols = [(med[n], med[n] / med[r]) for n, r in ((name, ref), (f'{name} -j 1', f'{ref} -j 1'))]
+        print(f'{name:20}' + ''.join(f' {m:8.3f} {q:6.3f}x' for m, q in cols))
+
+
+def ward_arg(arg):
+    """(name, path) from NAME=PATH or PATH."""
+    name, sep, path = arg.partition('=')
+    return (name, path) if sep and name else (arg, arg)
 
 
 if __name__ == '__main__':

@@ -232,8 +232,9 @@ pub fn run(args: &ScanArgs, home_arg: Option<&Path>) -> ExitCode {
     let mut tree = TreeOptions::default();
     tree.threads = args.threads;
     tree.all_matches = args.all_matches;
-    tree.max_filesize = args.max_filesize;
-    tree.max_scantime = args.max_scantime;
+    tree.limits
+        .max_filesize(args.max_filesize)
+        .max_scantime(args.max_scantime);
     let style = TextStyle {
         escape: io::stdout().is_terminal(),
         infected_only: args.infected,

@@ -1,11 +1,22 @@
 //! Scanning: a [`Scanner`] owns one thread's scratch state and matches bytes or
 //! files against a shared [`SignatureSet`], producing a [`FileReport`].
+//!
+//! A file goes through three steps. `source` acquires its top-level layer
+//! under the [`Limits`] (its bytes, read or mapped, or a sparse file's compact
+//! view, or why it is not scanned); `Scanner::scan_layer` matches the layer
+//! with the `engine`, within the file's context (`ctx`: its clock, container
+//! path and findings); the context gives the [`Verdict`].
 
 mod budget;
+mod ctx;
+mod engine;
 pub(crate) mod filetype;
 pub mod input;
+mod layer;
+mod limits;
 #[allow(unsafe_code)]
 pub(crate) mod mmap;
+mod source;
 pub(crate) mod sparse;
 pub mod tree;
 mod verify;
@@ -15,19 +26,18 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use md5::Digest;
-
-use crate::compile::atoms::MAX_ATOM;
-use crate::compile::{Inner, SignatureSet, hashes};
-use crate::sig::{HashKind, TargetType};
+use crate::compile::SignatureSet;
+use crate::sig::HashKind;
 use budget::Budget;
-use filetype::FileType;
+use ctx::ScanCtx;
+pub use engine::SPLIT_PIECE;
+use engine::{Engine, FileState};
 use input::{OpenOutcome, SpecialKind};
-use sparse::Geometry;
-use verify::{Memo, Verifier};
+use layer::Layer;
+pub use limits::Limits;
+use source::Acquired;
 
 /// How a signature matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,60 +164,88 @@ impl FileReport {
 /// Cheap to create; reuse one per thread to keep its buffers warm.
 pub struct Scanner {
     set: SignatureSet,
+    opts: Options,
+    scratch: Scratch,
+}
+
+/// How a scanner scans: set by its builder methods, the same for every file.
+struct Options {
     all_matches: bool,
-    max_filesize: Option<u64>,
-    max_scantime: Option<Duration>,
-    allow_mmap: bool,
+    limits: Limits,
+    mmap: bool,
     pieces: Option<Arc<rayon::ThreadPool>>,
+}
+
+impl Options {
+    /// The pool that searches a layer of `len` bytes in pieces, if it is to be
+    /// split.
+    fn split(&self, len: usize) -> Option<&rayon::ThreadPool> {
+        self.pieces.as_deref().filter(|_| len >= SPLIT_FROM)
+    }
+}
+
+/// What a thread reuses from file to file, its allocations kept warm.
+struct Scratch {
+    /// The buffer files are read into.
     buf: Vec<u8>,
+    /// The matching state of the layer being matched. Layers inside
+    /// containers will need one each per depth, since a container's state is
+    /// still in use while its members are matched.
     state: FileState,
 }
 
 /// Buffers larger than this are released after use rather than kept per thread.
 const KEEP_BUFFER: usize = 64 << 20;
 
-/// With a time limit, haystacks are searched (and hashed) in pieces of this size,
-/// and the clock is read between pieces.
-const PIECE: usize = 4 << 20;
-
 impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
     pub fn new(set: &SignatureSet) -> Scanner {
         Scanner {
-            state: FileState::new(set.inner.sigs.len(), Budget::default()),
             set: set.clone(),
-            all_matches: false,
-            max_filesize: None,
-            max_scantime: None,
-            allow_mmap: true,
-            pieces: None,
-            buf: Vec::new(),
+            opts: Options {
+                all_matches: false,
+                limits: Limits::new(),
+                mmap: true,
+                pieces: None,
+            },
+            scratch: Scratch {
+                buf: Vec::new(),
+                state: FileState::new(set.inner.sigs.len()),
+            },
         }
     }
 
     /// Report every matching signature rather than stopping at the first (default: off).
     pub fn all_matches(&mut self, yes: bool) -> &mut Self {
-        self.all_matches = yes;
+        self.opts.all_matches = yes;
         self
     }
 
-    /// Skip files larger than this (default: no limit).
+    /// The limits on scanning one file (default: [`Limits::new`], none).
+    /// They apply to [`Scanner::scan_file`] and [`Scanner::scan_opened`].
+    pub fn limits(&mut self, limits: Limits) -> &mut Self {
+        self.opts.limits = limits;
+        self
+    }
+
+    /// Skip files larger than this (default: no limit); [`Limits::max_filesize`].
     pub fn max_filesize(&mut self, limit: Option<u64>) -> &mut Self {
-        self.max_filesize = limit;
+        self.opts.limits.max_filesize(limit);
         self
     }
 
     /// Give up on a file whose scan takes longer than this; it is reported as
     /// [`SkipReason::Timeout`], never as clean (default: no limit). Applies to
-    /// [`Scanner::scan_file`] and [`Scanner::scan_opened`].
+    /// [`Scanner::scan_file`] and [`Scanner::scan_opened`];
+    /// [`Limits::max_scantime`].
     pub fn max_scantime(&mut self, limit: Option<Duration>) -> &mut Self {
-        self.max_scantime = limit;
+        self.opts.limits.max_scantime(limit);
         self
     }
 
     /// Allow memory-mapping large files under a lease (default: on).
     pub fn mmap(&mut self, yes: bool) -> &mut Self {
-        self.allow_mmap = yes;
+        self.opts.mmap = yes;
         self
     }
 
@@ -218,7 +256,7 @@ impl Scanner {
     /// not be one of `pool`'s threads, or it would take other work of the pool
     /// while it waits). [`tree::scan_tree`] scans with a pool of its own.
     pub fn split_large(&mut self, pool: Option<Arc<rayon::ThreadPool>>) -> &mut Self {
-        self.pieces = pool;
+        self.opts.pieces = pool;
         self
     }
 
@@ -229,91 +267,45 @@ impl Scanner {
 
     /// Scan a byte string as if it were a whole file (no time limit).
     pub fn scan_bytes(&mut self, data: &[u8]) -> Vec<Match> {
-        self.state.memo.budget = Budget::new(None);
-        let inner = Arc::clone(&self.set.inner);
-        self.scan_hay(&inner, data, Geometry::plain(data.len()), None, true)
+        let mut limits = self.opts.limits;
+        limits.max_scantime = None;
+        let mut ctx = ScanCtx::new(limits);
+        self.scan_layer(&mut ctx, &Layer::whole(data));
+        ctx.found
     }
 
-    /// Match a haystack: hashes (when `hashes`), then body signatures. A name is
-    /// reported once even when several signatures carry it.
-    fn scan_hay(
-        &mut self,
-        inner: &Inner,
-        data: &[u8],
-        geom: Geometry,
-        ftype: Option<FileType>,
-        hashes: bool,
-    ) -> Vec<Match> {
-        let mut out = Vec::new();
-        let size = data.len() as u64;
-        if hashes
-            && needs_hash(inner, size)
-            && let Some(pool) = self.splitting(data)
-        {
-            // A large file: its digests and its pieces are computed side by side,
-            // and the body matches dropped if the hashes decide.
-            let mut budget = self.state.memo.budget;
-            let mut body = Vec::new();
-            let (digests, ()) = pool.install(|| {
-                rayon::join(
-                    || digests_in_parallel(inner, data, &mut budget),
-                    || self.body_matches(inner, data, geom, ftype, &mut body),
-                )
-            });
-            if budget.expired() {
-                // As in one search: a search that starts after the digests ran
-                // out of time finds nothing.
-                body.clear();
+    /// Match one layer and add what matched to `ctx.found`: the digests and
+    /// the allow list when the layer is whole (an allow-listed layer matches
+    /// nothing), then the body signatures (unless a hash signature matched and
+    /// only the first match is wanted). A name is recorded once even when
+    /// several signatures carry it; offsets are the file's own.
+    ///
+    /// This is the function containers make recursive: once a layer is
+    /// matched, a container found in it would, as far as the limits in `ctx`
+    /// allow, have each member's name pushed on `ctx.stack` and the member
+    /// scanned here as a layer of `layer.depth + 1`, with the scratch state of
+    /// that depth.
+    fn scan_layer(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        debug_assert_eq!(layer.depth as usize, ctx.stack.len());
+        let engine = Engine::new(&self.set.inner);
+        let state = &mut self.scratch.state;
+        let size = layer.bytes.len() as u64;
+        let mut found = match self.opts.split(layer.bytes.len()) {
+            Some(pool) if layer.whole && engine.needs_hash(size) => {
+                side_by_side(engine, &self.opts, layer, state, &mut ctx.budget, pool)
             }
-            self.state.memo.budget.absorb(&budget);
-            if !allowed(inner, size, &digests) {
-                hash_matches(inner, size, &digests, &mut out);
-                if self.all_matches {
-                    out.append(&mut body);
-                } else if out.is_empty() {
-                    out = body;
-                } else {
-                    out.truncate(1);
-                }
-            }
-            self.reset();
-            dedup_names(&mut out);
-            return out;
-        }
-        let digests = match hashes {
-            true => digests(inner, data, &mut self.state.memo.budget),
-            false => [None, None, None],
+            _ => in_turn(engine, &self.opts, layer, state, &mut ctx.budget),
         };
-        if !allowed(inner, size, &digests) {
-            hash_matches(inner, size, &digests, &mut out);
-            if !self.all_matches {
-                // First match only, even when several hash signatures match.
-                out.truncate(1);
-            }
-            if out.is_empty() || self.all_matches {
-                self.body_matches(inner, data, geom, ftype, &mut out);
+        state.reset();
+        dedup_names(&mut found);
+        for m in &mut found {
+            if let MatchKind::Body { offset } = &mut m.kind {
+                *offset = layer.real_offset(*offset);
             }
         }
-        self.reset();
-        dedup_names(&mut out);
-        out
-    }
-
-    /// The pool that searches `data` in pieces, if it is to be split.
-    fn splitting(&self, data: &[u8]) -> Option<Arc<rayon::ThreadPool>> {
-        self.pieces.clone().filter(|_| data.len() >= SPLIT_FROM)
-    }
-
-    /// The verdict for what a scan found, given whether its budget ran out.
-    fn verdict(&self, matches: Vec<Match>) -> Verdict {
-        if !matches.is_empty() {
-            Verdict::Infected(matches)
-        } else if self.state.memo.budget.expired() {
-            let limit = self.max_scantime.unwrap_or_default();
-            Verdict::Skipped(SkipReason::Timeout { limit })
-        } else {
-            Verdict::Clean
-        }
+        ctx.found.append(&mut found);
+        // Containers: the members of this layer would be scanned from here,
+        // each as a layer one level deeper.
     }
 
     /// Open, read and scan a file.
@@ -337,111 +329,116 @@ impl Scanner {
     /// [`crate::quarantine::Target::open`], so that what is scanned is exactly
     /// the descriptor that is acted on afterwards). `path` is only reported.
     pub fn scan_opened(&mut self, opened: &input::Opened, path: &Path) -> FileReport {
-        let report = |scanned_bytes, verdict| FileReport {
-            path: path.to_owned(),
-            scanned_bytes,
-            verdict,
-        };
-        if let Some(limit) = self.max_filesize
-            && opened.size > limit
-        {
-            let size = opened.size;
-            return report(0, Verdict::Skipped(SkipReason::TooLarge { size, limit }));
-        }
-        self.state.memo.budget = Budget::new(self.max_scantime.map(|d| Instant::now() + d));
-        let inner = Arc::clone(&self.set.inner);
-        if sparse::candidate(&opened.file, opened.size, &inner.sparse)
-            && !needs_hash(&inner, opened.size)
-        {
-            match sparse::build(
-                &opened.file,
-                opened.size,
-                &inner.sparse,
-                &mut self.state.memo.budget,
-            ) {
-                Ok(Some(view)) => {
-                    let (n, verdict) = self.scan_view(&inner, &view);
-                    return report(n, verdict);
-                }
-                Ok(None) if self.state.memo.budget.expired() => {
-                    return report(0, self.verdict(vec![]));
-                }
-                Ok(None) => {}
-                Err(e) => return report(0, Verdict::Error(ScanError::Read(e))),
-            }
-        }
-        let limit = self.max_filesize.unwrap_or(u64::MAX);
-        let mut buf = std::mem::take(&mut self.buf);
-        let (n, verdict) = match input::load(opened, &mut buf, limit, self.allow_mmap) {
-            Ok(data) => {
-                let bytes = data.bytes();
-                let n = bytes.len() as u64;
-                if n > limit {
-                    // Only a file that reported size 0 gets here (`load` reads one
-                    // byte more than allowed to tell).
-                    (0, Verdict::Skipped(SkipReason::TooLarge { size: n, limit }))
-                } else if n > input::MAX_READ && matches!(data, input::Data::Buffer(_)) {
-                    // Read (a file that reported size 0), not mapped: a mapped
-                    // file of any size is scanned.
-                    (0, Verdict::Skipped(SkipReason::TooLargeToRead { size: n }))
-                } else {
-                    let m = self.scan_hay(&inner, bytes, Geometry::plain(bytes.len()), None, true);
-                    (n, self.verdict(m))
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::FileTooLarge => (
-                0,
-                Verdict::Skipped(SkipReason::TooLargeToRead { size: opened.size }),
-            ),
-            Err(e) => (0, Verdict::Error(ScanError::Read(e))),
-        };
+        let mut buf = std::mem::take(&mut self.scratch.buf);
+        let (scanned_bytes, verdict) = self.acquire_and_scan(opened, &mut buf);
         if buf.len() > KEEP_BUFFER {
             buf = Vec::new();
         }
-        self.buf = buf;
-        report(n, verdict)
-    }
-
-    /// Scan a sparse file's compact view; offsets are reported as real ones.
-    fn scan_view(&mut self, inner: &Inner, view: &sparse::View) -> (u64, Verdict) {
-        let mut m = self.scan_hay(inner, &view.bytes, view.geom, Some(view.ftype), false);
-        for x in &mut m {
-            if let MatchKind::Body { offset } = &mut x.kind {
-                *offset = view.real_offset(*offset);
-            }
-        }
-        (view.geom.view_len, self.verdict(m))
-    }
-
-    fn reset(&mut self) {
-        self.state.reset();
-    }
-
-    fn body_matches(
-        &mut self,
-        inner: &Inner,
-        data: &[u8],
-        geom: Geometry,
-        ftype: Option<FileType>,
-        out: &mut Vec<Match>,
-    ) {
-        if inner.finder.is_none() {
-            return;
-        }
-        let search = Search {
-            inner,
-            data,
-            geom,
-            all_matches: self.all_matches,
-        };
-        if let Some(pool) = self.splitting(data) {
-            let budget = pool.install(|| search.in_pieces(&self.state.memo.budget, ftype, out));
-            self.state.memo.budget.absorb(&budget);
-        } else {
-            let mut ftype = ftype;
-            search.run(&mut self.state, 0, data.len(), &mut ftype, out);
+        self.scratch.buf = buf;
+        FileReport {
+            path: path.to_owned(),
+            scanned_bytes,
+            verdict,
         }
     }
+
+    /// Acquire the top-level layer of `opened` (reading into `buf`) and scan
+    /// it; the bytes scanned and the verdict.
+    fn acquire_and_scan(&mut self, opened: &input::Opened, buf: &mut Vec<u8>) -> (u64, Verdict) {
+        let mut ctx = ScanCtx::new(self.opts.limits);
+        match source::acquire(opened, &self.set.inner, &self.opts, buf, &mut ctx.budget) {
+            Acquired::Whole(data) => self.scan_top(ctx, &Layer::whole(data.bytes())),
+            Acquired::Sparse(view) => self.scan_top(ctx, &Layer::sparse(&view)),
+            Acquired::OutOfTime => (0, ctx.verdict()),
+            Acquired::Skipped(reason) => (0, Verdict::Skipped(reason)),
+            Acquired::Failed(e) => (0, Verdict::Error(ScanError::Read(e))),
+        }
+    }
+
+    /// Scan a file's top-level layer; the bytes scanned and the verdict.
+    fn scan_top(&mut self, mut ctx: ScanCtx, layer: &Layer) -> (u64, Verdict) {
+        self.scan_layer(&mut ctx, layer);
+        (layer.bytes.len() as u64, ctx.verdict())
+    }
+}
+
+/// A layer's digests and the allow list (for a whole layer), then its body
+/// signatures unless a hash signature already decided (first match only).
+fn in_turn(
+    engine: Engine,
+    opts: &Options,
+    layer: &Layer,
+    state: &mut FileState,
+    budget: &mut Budget,
+) -> Vec<Match> {
+    let mut out = Vec::new();
+    let size = layer.bytes.len() as u64;
+    let digests = match layer.whole {
+        true => engine.digests(layer.bytes, budget),
+        false => [None, None, None],
+    };
+    if engine.allowed(size, &digests) {
+        return out;
+    }
+    engine.hash_matches(size, &digests, &mut out);
+    if !opts.all_matches {
+        // First match only, even when several hash signatures match.
+        out.truncate(1);
+    }
+    if out.is_empty() || opts.all_matches {
+        let split = opts.split(layer.bytes.len());
+        engine.body(layer, state, budget, opts.all_matches, split, &mut out);
+    }
+    out
+}
+
+/// A large whole layer: its digests and its pieces are computed side by side
+/// on `pool`, and the body matches dropped if the hashes decide.
+fn side_by_side(
+    engine: Engine,
+    opts: &Options,
+    layer: &Layer,
+    state: &mut FileState,
+    budget: &mut Budget,
+    pool: &rayon::ThreadPool,
+) -> Vec<Match> {
+    let mut hash_budget = *budget;
+    let mut body = Vec::new();
+    let (digests, ()) = pool.install(|| {
+        rayon::join(
+            || engine.digests_in_parallel(layer.bytes, &mut hash_budget),
+            || {
+                engine.body(
+                    layer,
+                    state,
+                    budget,
+                    opts.all_matches,
+                    Some(pool),
+                    &mut body,
+                )
+            },
+        )
+    });
+    if hash_budget.expired() {
+        // As in one search: a search that starts after the digests ran out of
+        // time finds nothing.
+        body.clear();
+    }
+    budget.absorb(&hash_budget);
+    let size = layer.bytes.len() as u64;
+    let mut out = Vec::new();
+    if engine.allowed(size, &digests) {
+        return out;
+    }
+    engine.hash_matches(size, &digests, &mut out);
+    if opts.all_matches {
+        out.append(&mut body);
+    } else if out.is_empty() {
+        out = body;
+    } else {
+        out.truncate(1);
+    }
+    out
 }
 
 /// With [`Scanner::split_large`], files at least this large are searched in
@@ -449,311 +446,11 @@ impl Scanner {
 /// one thread busy while the others have finished.
 pub const SPLIT_FROM: usize = 4 << 20;
 
-/// The piece size of a parallel search: small enough that a region dense with
-/// atom hits (text in a data file) spreads over several threads, large enough
-/// that a piece's setup (its own verifier state, one rayon job) is negligible.
-pub const SPLIT_PIECE: usize = 1 << 20;
-
-/// One file's matching state: what the verifier has learnt, and which
-/// signatures have matched already.
-#[derive(Default)]
-struct FileState {
-    memo: Memo,
-    matched: Vec<bool>,
-    touched: Vec<u32>,
-}
-
-impl FileState {
-    fn new(signatures: usize, budget: Budget) -> FileState {
-        let mut st = FileState {
-            matched: vec![false; signatures],
-            ..FileState::default()
-        };
-        st.memo.budget = budget;
-        st
-    }
-
-    fn reset(&mut self) {
-        for &s in &self.touched {
-            self.matched[s as usize] = false;
-        }
-        self.touched.clear();
-        self.memo.clear();
-    }
-}
-
-/// The body-signature search of one haystack.
-struct Search<'a> {
-    inner: &'a Inner,
-    data: &'a [u8],
-    geom: Geometry,
-    all_matches: bool,
-}
-
-impl Search<'_> {
-    /// Find and verify the atoms that start in `data[from..to]` (matches may
-    /// reach outside it); `false` when it stopped early (first match found, or
-    /// the budget ran out). With a deadline, the range is searched piece by
-    /// piece and the clock read in between.
-    fn run(
-        &self,
-        st: &mut FileState,
-        from: usize,
-        to: usize,
-        ftype: &mut Option<FileType>,
-        out: &mut Vec<Match>,
-    ) -> bool {
-        let Some(finder) = &self.inner.finder else {
-            return true;
-        };
-        let data = self.data;
-        let step = match st.memo.budget.limited() {
-            true => PIECE,
-            false => usize::MAX,
-        };
-        // Each search runs MAX_ATOM - 1 bytes past its end, so that an atom
-        // starting before the end is seen whole; hits that start beyond the end
-        // are left to the next piece.
-        let mut at = from;
-        while at < to {
-            if !st.memo.budget.check() {
-                return false;
-            }
-            let end = at.saturating_add(step).min(to);
-            let stop = (end + MAX_ATOM - 1).min(data.len());
-            let mut go = true;
-            finder.for_each(&data[at..stop], |atom, pos| {
-                let pos = at + pos;
-                go = pos >= end || self.on_hit(st, ftype, atom, pos, out);
-                go
-            });
-            if !go {
-                return false;
-            }
-            at = end;
-        }
-        true
-    }
-
-    /// [`Search::run`] over the whole haystack in [`SPLIT_PIECE`]s on the current
-    /// rayon pool, each piece with its own state. The matches are the ones a
-    /// single search finds, in the same order: pieces are merged in order, a
-    /// signature keeps its first match, and without `all_matches` the first
-    /// match of the first piece that has one wins (later pieces stop early).
-    /// Returns the budget with `expired` set if any piece ran out of time.
-    ///
-    /// Under a deadline the pieces race the clock side by side, so a match in
-    /// a later piece can be found where one search would have run out of time
-    /// before reaching it: the file is then reported infected rather than
-    /// timed out, a real match either way.
-    fn in_pieces(&self, budget: &Budget, ftype: Option<FileType>, out: &mut Vec<Match>) -> Budget {
-        use rayon::prelude::*;
-        let pieces = self.data.len().div_ceil(SPLIT_PIECE);
-        let first_found = AtomicUsize::new(usize::MAX);
-        let found: Vec<(Vec<Match>, Budget)> = (0..pieces)
-            .into_par_iter()
-            .map(|k| {
-                let mut st = FileState::new(self.inner.sigs.len(), *budget);
-                let mut found = Vec::new();
-                if self.all_matches || first_found.load(Ordering::Relaxed) > k {
-                    let (from, to) = (
-                        k * SPLIT_PIECE,
-                        ((k + 1) * SPLIT_PIECE).min(self.data.len()),
-                    );
-                    self.run(&mut st, from, to, &mut ftype.clone(), &mut found);
-                    if !found.is_empty() {
-                        first_found.fetch_min(k, Ordering::Relaxed);
-                    }
-                }
-                (found, st.memo.budget)
-            })
-            .collect();
-        let mut budget = *budget;
-        let mut seen = HashSet::new();
-        for (matches, b) in found {
-            budget.absorb(&b);
-            for m in matches {
-                if seen.insert(m.name.clone()) {
-                    out.push(m);
-                }
-            }
-            if !self.all_matches && !seen.is_empty() {
-                break;
-            }
-        }
-        budget
-    }
-
-    /// Verify the signatures of `atom` found at `pos`; `false` to stop the search.
-    #[inline]
-    fn on_hit(
-        &self,
-        st: &mut FileState,
-        ftype: &mut Option<FileType>,
-        atom: u32,
-        pos: usize,
-        out: &mut Vec<Match>,
-    ) -> bool {
-        let inner = self.inner;
-        let a = atom as usize;
-        let (from, to) = (
-            inner.owner_start[a] as usize,
-            inner.owner_start[a + 1] as usize,
-        );
-        for owner in &inner.owners[from..to] {
-            let s = owner.sig;
-            if !owner.window.admits(self.data, pos) || st.matched[s as usize] {
-                continue;
-            }
-            let Some(start) = self.verify(st, s, pos, ftype) else {
-                if st.memo.budget.expired() {
-                    return false;
-                }
-                continue;
-            };
-            st.matched[s as usize] = true;
-            st.touched.push(s);
-            out.push(Match {
-                name: inner.sigs[s as usize].name.clone(),
-                kind: MatchKind::Body {
-                    offset: start as u64,
-                },
-            });
-            if !self.all_matches {
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Verify signature `s` around its atom found at `h` (its window fits); the
-    /// match start.
-    fn verify(
-        &self,
-        st: &mut FileState,
-        s: u32,
-        h: usize,
-        ftype: &mut Option<FileType>,
-    ) -> Option<usize> {
-        let data = self.data;
-        let sig = &self.inner.sigs[s as usize];
-        if sig.target != TargetType::Any
-            && !ftype
-                .get_or_insert_with(|| FileType::detect(data))
-                .fits(sig.target)
-        {
-            return None;
-        }
-        let (lo, hi) = self.geom.start_range(sig.offset)?;
-        // Quick reject: can a match through this hit start in range?
-        let h64 = h as u64;
-        if h64 < sig.left.0
-            || h64 - sig.left.0 < lo
-            || sig.left.1.is_some_and(|m| h64.saturating_sub(m) > hi)
-        {
-            return None;
-        }
-        Verifier {
-            nodes: &sig.nodes,
-            hay: data,
-            start_range: (lo as usize, hi as usize),
-            trailer: sig.trailer,
-            sig: s,
-            memo: &mut st.memo,
-        }
-        .at_atom(sig.atom.start, sig.atom.start + sig.atom.len, h)
-    }
-}
-
-/// The digest of `data`, or `None` when the budget ran out while computing it.
-fn digest(kind: HashKind, data: &[u8], budget: &mut Budget) -> Option<Vec<u8>> {
-    match kind {
-        HashKind::Md5 => digest_with::<md5::Md5>(data, budget),
-        HashKind::Sha1 => digest_with::<sha1::Sha1>(data, budget),
-        HashKind::Sha256 => digest_with::<sha2::Sha256>(data, budget),
-    }
-}
-
-fn digest_with<D: Digest>(data: &[u8], budget: &mut Budget) -> Option<Vec<u8>> {
-    if !budget.limited() {
-        return Some(D::digest(data).to_vec());
-    }
-    let mut d = D::new();
-    for piece in data.chunks(PIECE) {
-        if !budget.check() {
-            return None;
-        }
-        d.update(piece);
-    }
-    Some(d.finalize().to_vec())
-}
-
-/// Whether the hash index or the allow list uses `kind` digests of files of `size`.
-fn needs_digest(inner: &Inner, kind: HashKind, size: u64) -> bool {
-    inner.hashes.needs(kind, size) || inner.allow.needs(kind, size)
-}
-
-/// Whether the set has a hash signature or allow-list entry for files of `size`.
-fn needs_hash(inner: &Inner, size: u64) -> bool {
-    hashes::KINDS.iter().any(|&k| needs_digest(inner, k, size))
-}
-
-/// The digests of `data` that the hash index or the allow list can use for a
-/// file of its size, each computed once (`None` where not needed, or where the
-/// budget ran out).
-fn digests(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>; 3] {
-    let size = data.len() as u64;
-    hashes::KINDS.map(|k| {
-        needs_digest(inner, k, size)
-            .then(|| digest(k, data, budget))
-            .flatten()
-    })
-}
-
-/// [`digests`], each digest on its own rayon task.
-fn digests_in_parallel(inner: &Inner, data: &[u8], budget: &mut Budget) -> [Option<Vec<u8>>; 3] {
-    use rayon::prelude::*;
-    let size = data.len() as u64;
-    let done: Vec<(Option<Vec<u8>>, Budget)> = hashes::KINDS
-        .par_iter()
-        .map(|&k| {
-            let mut b = *budget;
-            let d = needs_digest(inner, k, size).then(|| digest(k, data, &mut b));
-            (d.flatten(), b)
-        })
-        .collect();
-    let mut out = [None, None, None];
-    for (slot, (d, b)) in out.iter_mut().zip(done) {
-        budget.absorb(&b);
-        *slot = d;
-    }
-    out
-}
-
 /// Keep the first match of each name (several signatures may carry one name).
 fn dedup_names(out: &mut Vec<Match>) {
     if out.len() > 1 {
         let mut seen = HashSet::new();
         out.retain(|m| seen.insert(m.name.clone()));
-    }
-}
-
-/// Whether the file's hash is on the allow list (`.fp`/`.sfp`).
-fn allowed(inner: &Inner, size: u64, digests: &[Option<Vec<u8>>; 3]) -> bool {
-    digests
-        .iter()
-        .flatten()
-        .any(|d| inner.allow.lookup(d, size).next().is_some())
-}
-
-fn hash_matches(inner: &Inner, size: u64, digests: &[Option<Vec<u8>>; 3], out: &mut Vec<Match>) {
-    for (&kind, d) in hashes::KINDS.iter().zip(digests) {
-        if let Some(d) = d.as_ref().filter(|_| inner.hashes.needs(kind, size)) {
-            out.extend(inner.hashes.lookup(d, size).map(|name| Match {
-                name: name.clone(),
-                kind: MatchKind::Hash { hash: kind },
-            }));
-        }
     }
 }
 
@@ -767,6 +464,8 @@ mod tests {
         check::<SignatureSet>();
         check::<Scanner>();
         check::<FileReport>();
+        check::<Limits>();
+        check::<tree::TreeOptions>();
         check::<crate::sig::Database>();
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::bounded;
 
-use super::{FileReport, ScanError, Scanner, Verdict};
+use super::{FileReport, Limits, ScanError, Scanner, Verdict};
 use crate::SignatureSet;
 use crate::walk::{Entry, Walk};
 
@@ -32,10 +32,8 @@ pub struct TreeOptions {
     pub threads: usize,
     /// Report every matching signature.
     pub all_matches: bool,
-    /// Skip files larger than this.
-    pub max_filesize: Option<u64>,
-    /// Give up on (and report as skipped) a file whose scan takes longer.
-    pub max_scantime: Option<std::time::Duration>,
+    /// The limits on scanning one file (default: none).
+    pub limits: Limits,
 }
 
 /// Scan everything `walk` yields in parallel, calling `on_event` on the calling
@@ -118,8 +116,7 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
             s.spawn(move || {
                 let mut sc = Scanner::new(set);
                 sc.all_matches(opts.all_matches)
-                    .max_filesize(opts.max_filesize)
-                    .max_scantime(opts.max_scantime)
+                    .limits(opts.limits)
                     .split_large(Some(pool));
                 for batch in work_rx {
                     let events = batch

@@ -4,7 +4,7 @@
 //! from the hit, the nodes after it forwards. Each half is a backtracking search
 //! over gaps and variable-length alternatives. Both halves depend only on the
 //! position they start from, never on the hit that led there, so their failures
-//! are remembered for the whole file in a [`Memo`]:
+//! are remembered for the whole layer in a [`Memo`]:
 //!
 //! - a (gap node, position) pair that failed is never explored again, which keeps
 //!   bounded gaps polynomial;
@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use super::budget::Budget;
 use crate::sig::{Node, Tok, Trailer};
 
-/// Per-file memory of failed searches. Cleared between files; keeps its capacity.
+/// Per-layer memory of failed searches. Cleared between layers; keeps its capacity.
 #[derive(Default, Debug)]
 pub struct Memo {
     failed: HashSet<(u32, u32, usize)>,
@@ -36,12 +36,10 @@ pub struct Memo {
     /// Unbounded backward gap: the nearest continuation end known to match, and
     /// the match start it led to.
     star_bwd_ok: HashMap<(u32, u32), (usize, usize)>,
-    /// The time limit of the file being scanned.
-    pub budget: Budget,
 }
 
 impl Memo {
-    /// Forget everything (start of a new file). The budget is left alone.
+    /// Forget everything (start of a new layer).
     pub fn clear(&mut self) {
         self.failed.clear();
         self.star_fwd.clear();
@@ -68,6 +66,8 @@ pub struct Verifier<'a> {
     pub sig: u32,
     /// The memo.
     pub memo: &'a mut Memo,
+    /// The time limit of the file being scanned.
+    pub budget: &'a mut Budget,
 }
 
 impl Verifier<'_> {
@@ -107,7 +107,7 @@ impl Verifier<'_> {
 
     /// Match `nodes[i..]` starting at `p`.
     fn fwd(&mut self, mut i: usize, mut p: usize) -> bool {
-        if !self.memo.budget.step() {
+        if !self.budget.step() {
             return false;
         }
         let n = self.hay.len();
@@ -216,7 +216,7 @@ impl Verifier<'_> {
                 if self.fwd(i, lo + off) {
                     return Some(lo + off);
                 }
-                if self.memo.budget.expired() {
+                if self.budget.expired() {
                     return None;
                 }
             }
@@ -226,7 +226,7 @@ impl Verifier<'_> {
             if self.fwd(i, q) {
                 return Some(q);
             }
-            if self.memo.budget.expired() {
+            if self.budget.expired() {
                 return None;
             }
         }
@@ -235,7 +235,7 @@ impl Verifier<'_> {
 
     /// Match `nodes[..i]` ending at `p`; returns the start.
     fn bwd(&mut self, mut i: usize, mut p: usize) -> Option<usize> {
-        if !self.memo.budget.step() {
+        if !self.budget.step() {
             return None;
         }
         while i > 0 {
@@ -338,7 +338,7 @@ impl Verifier<'_> {
                 if let Some(s) = self.bwd(g, lo + off) {
                     return Some((lo + off, s));
                 }
-                if self.memo.budget.expired() {
+                if self.budget.expired() {
                     return None;
                 }
             }
@@ -348,7 +348,7 @@ impl Verifier<'_> {
             if let Some(s) = self.bwd(g, q) {
                 return Some((q, s));
             }
-            if self.memo.budget.expired() {
+            if self.budget.expired() {
                 return None;
             }
         }
