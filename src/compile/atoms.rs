@@ -1,6 +1,6 @@
 //! Atom choice: the short literal fragment of each signature that goes into the
 //! Aho-Corasick automaton. Everything else about a signature is checked by
-//! [`super::verify`] after its atom is found, so the atom decides how often
+//! `scan::verify` after its atom is found, so the atom decides how often
 //! verification runs: it should be as rare in ordinary files as possible.
 
 use crate::sig::Node;
