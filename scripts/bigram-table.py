@@ -5,7 +5,7 @@ files, for choosing rare atoms (src/compile/atoms.rs).
 Output: 65,536 bytes; entry b0 * 256 + b1 is round(8 * log2(1 + count)) capped at
 255, where count is the number of times byte b0 is followed by byte b1.
 
-The training files must not overlap the benchmark corpus (shared/bench/make-corpus.py
+The training files must not overlap the benchmark corpus (benches/make-corpus.py
 copies /usr/lib/x86_64-linux-gnu, /usr/bin, /usr/share/doc, /usr/share/man,
 /usr/lib/python3, /usr/share/perl, /usr/include), so the default sources are other
 parts of a Debian system: compilers, the JVM, helper programs, vim and locale data,
