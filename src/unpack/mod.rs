@@ -1,0 +1,209 @@
+//! Containers: archives and compressed files recognised by their content, and
+//! their members taken out under caps.
+//!
+//! This module knows nothing of signatures or scanning: the scanner
+//! ([`crate::scan`]) calls [`unpack`] on a layer it has matched, and gets each
+//! member back through a callback, as a byte slice (borrowed from the
+//! container when it is stored, else decompressed into the caller's scratch
+//! buffer). Every count and size read from a container is checked against the
+//! bytes there are; every decompression stops at [`Caps::member`] bytes, at a
+//! compression ratio past [`Caps::ratio`], and at the deadline.
+
+mod stream;
+mod tar;
+mod zip;
+
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+/// A container format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// PKZIP archive (also a self-extractor, or a zip appended to a file).
+    Zip,
+    /// gzip stream (several members read as one).
+    Gzip,
+    /// bzip2 stream.
+    Bzip2,
+    /// xz stream.
+    Xz,
+    /// LZMA "alone" stream (`.lzma`).
+    Lzma,
+    /// Zstandard stream.
+    Zstd,
+    /// tar archive (ustar, GNU, pax).
+    Tar,
+}
+
+impl Kind {
+    /// The format's name as ClamAV spells it in heuristic names
+    /// (`Heuristics.Encrypted.Zip`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Zip => "Zip",
+            Kind::Gzip => "GZip",
+            Kind::Bzip2 => "BZip2",
+            Kind::Xz => "XZ",
+            Kind::Lzma => "LZMA",
+            Kind::Zstd => "Zstd",
+            Kind::Tar => "Tar",
+        }
+    }
+}
+
+/// The container format of `data`, judged by its content alone.
+pub fn detect(data: &[u8]) -> Option<Kind> {
+    if data.starts_with(b"\x1f\x8b\x08") {
+        return Some(Kind::Gzip);
+    }
+    if data.starts_with(b"\xfd7zXZ\x00") {
+        return Some(Kind::Xz);
+    }
+    if data.starts_with(b"\x28\xb5\x2f\xfd") {
+        return Some(Kind::Zstd);
+    }
+    if data.len() >= 10
+        && data.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&data[3])
+        && (data[4..10] == *b"\x31\x41\x59\x26\x53\x59"
+            || data[4..10] == *b"\x17\x72\x45\x38\x50\x90")
+    {
+        return Some(Kind::Bzip2);
+    }
+    if tar::is_tar(data) {
+        return Some(Kind::Tar);
+    }
+    if zip::is_zip(data) {
+        return Some(Kind::Zip);
+    }
+    if stream::is_lzma_alone(data) {
+        return Some(Kind::Lzma);
+    }
+    None
+}
+
+/// Bounds on taking members out of one container.
+#[derive(Clone, Copy, Debug)]
+pub struct Caps {
+    /// Most bytes taken out of one member; the rest is cut off.
+    pub member: u64,
+    /// Most bytes out per byte in, for one member, once past [`RATIO_FLOOR`]
+    /// bytes out (a bomb guard; 0 = none).
+    pub ratio: u64,
+    /// Stop taking members out at this instant.
+    pub deadline: Option<Instant>,
+}
+
+/// Below this many bytes out, the ratio guard does not apply: tiny members
+/// of highly compressible text are ordinary.
+pub const RATIO_FLOOR: u64 = 1 << 20;
+
+/// Why a member's bytes are not all there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// It is longer than [`Caps::member`].
+    Size,
+    /// It expands past [`Caps::ratio`].
+    Ratio,
+    /// The deadline passed while it was decompressed.
+    Time,
+    /// Its data is damaged or truncated (what came before is given).
+    Broken,
+    /// Its compression method is not one ward can decompress.
+    Unsupported,
+}
+
+/// What unpacking finds.
+#[derive(Debug)]
+pub enum Found<'a> {
+    /// A member, whole unless `cut` says otherwise.
+    Member {
+        /// Its name in the container, as stored (empty when it has none).
+        name: &'a [u8],
+        /// Its bytes.
+        data: &'a [u8],
+        /// Why some of its bytes are missing.
+        cut: Option<Cut>,
+    },
+    /// An encrypted member, not decrypted.
+    Encrypted {
+        /// Its name.
+        name: &'a [u8],
+    },
+    /// Members whose data overlap: a zip bomb's construction. Nothing more
+    /// is taken out.
+    Overlap,
+    /// The container is damaged from here on; what came before was found.
+    Broken,
+}
+
+/// Take the members of `data` (a container of `kind`) out, one at a time,
+/// handing each to `visit` until it breaks. `scratch` holds a decompressed
+/// member while `visit` looks at it.
+pub fn unpack(
+    kind: Kind,
+    data: &[u8],
+    caps: &Caps,
+    scratch: &mut Vec<u8>,
+    visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
+) {
+    let _ = match kind {
+        Kind::Zip => zip::unpack(data, caps, scratch, visit),
+        Kind::Tar => tar::unpack(data, caps, scratch, visit),
+        Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
+            stream::unpack(kind, data, caps, scratch, visit)
+        }
+    };
+}
+
+/// Decompress `reader` into `out` (cleared first) under `caps`; `packed` is
+/// how many compressed bytes it reads, for the ratio guard. Returns why the
+/// output is incomplete, if it is.
+pub(crate) fn drain(
+    reader: &mut dyn Read,
+    packed: u64,
+    caps: &Caps,
+    out: &mut Vec<u8>,
+) -> Option<Cut> {
+    const CHUNK: usize = 64 << 10;
+    out.clear();
+    let ratio_cap = match caps.ratio {
+        0 => u64::MAX,
+        r => packed.saturating_mul(r).max(RATIO_FLOOR),
+    };
+    let cap = caps.member.min(ratio_cap);
+    let mut chunks = 0u32;
+    loop {
+        if out.len() as u64 >= cap {
+            // One byte more tells a member that ends here from a longer one.
+            let mut probe = [0u8; 1];
+            return match reader.read(&mut probe) {
+                Ok(0) => None,
+                Ok(_) if cap == caps.member => Some(Cut::Size),
+                Ok(_) => Some(Cut::Ratio),
+                Err(_) => Some(Cut::Broken),
+            };
+        }
+        chunks += 1;
+        if chunks.is_multiple_of(16) && caps.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Cut::Time);
+        }
+        let want = (cap - out.len() as u64).min(CHUNK as u64) as usize;
+        let at = out.len();
+        out.resize(at + want, 0);
+        match reader.read(&mut out[at..]) {
+            Ok(0) => {
+                out.truncate(at);
+                return None;
+            }
+            Ok(n) => out.truncate(at + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => out.truncate(at),
+            Err(_) => {
+                out.truncate(at);
+                return Some(Cut::Broken);
+            }
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! PKZIP, read by ward itself: the central directory (zip64 included) is
+//! the index, and local headers are walked as well, so that an entry the
+//! central directory leaves out (or disagrees about) is still found. Data
+//! prepended to the archive (a self-extractor) shifts every offset by the same
+//! amount, as Info-ZIP assumes. Entries whose data overlap are a zip bomb's
+//! construction (David Fifield's): a few are tolerated, as ClamAV does, more
+//! end the unpacking with [`Found::Overlap`].
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use super::{Caps, Cut, Found, drain};
+
+const LOCAL: &[u8; 4] = b"PK\x03\x04";
+const CENTRAL: &[u8; 4] = b"PK\x01\x02";
+const END: &[u8; 4] = b"PK\x05\x06";
+const END64: &[u8; 4] = b"PK\x06\x06";
+const LOCATOR64: &[u8; 4] = b"PK\x06\x07";
+/// Overlapping entries tolerated before the archive is called a bomb
+/// (ClamAV's `ZIP_MAX_NUM_OVERLAPPING_FILES`).
+const MAX_OVERLAPS: usize = 5;
+/// Bytes two entries may share without counting as overlapping (ClamAV's
+/// fudge factor for archivers that write a short data descriptor).
+const OVERLAP_FUDGE: u64 = 2;
+/// Entries read from a central directory, at most (past it the archive is
+/// read no further; the caller's member count stops it much earlier).
+const MAX_ENTRIES: usize = 1 << 20;
+
+fn u16_at(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
+}
+fn u32_at(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
+}
+fn u64_at(d: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Whether `data` is a zip: a local header at its start, or an end record
+/// whose central directory is where it says (after prepended data).
+pub(super) fn is_zip(data: &[u8]) -> bool {
+    data.starts_with(LOCAL) || find_end(data).is_some()
+}
+
+/// One entry: where its local header is, and what the central directory says.
+#[derive(Clone, Debug)]
+struct Entry {
+    name: Vec<u8>,
+    flags: u16,
+    method: u16,
+    packed: u64,
+    size: u64,
+    /// Offset of its local header in `data` (prepended data accounted for).
+    local: u64,
+}
+
+/// The central directory: (offset in `data`, its size, entries, shift of
+/// every recorded offset).
+fn find_end(data: &[u8]) -> Option<(usize, usize, u64, u64)> {
+    let from = data.len().saturating_sub(22 + 0xffff);
+    let mut at = data.len().checked_sub(22)?;
+    loop {
+        if data[at..].starts_with(END)
+            && let Some(found) = read_end(data, at)
+        {
+            return Some(found);
+        }
+        if at == from {
+            return None;
+        }
+        at -= 1;
+    }
+}
+
+fn read_end(data: &[u8], at: usize) -> Option<(usize, usize, u64, u64)> {
+    let mut entries = u64::from(u16_at(data, at + 10)?);
+    let mut size = u64::from(u32_at(data, at + 12)?);
+    let mut offset = u64::from(u32_at(data, at + 16)?);
+    let mut end_at = at as u64;
+    if (entries == 0xffff || size == 0xffff_ffff || offset == 0xffff_ffff)
+        && at >= 20
+        && data[at - 20..].starts_with(LOCATOR64)
+    {
+        let rec = usize::try_from(u64_at(data, at - 20 + 8)?).ok()?;
+        // The zip64 end record sits right before the locator; its recorded
+        // offset is shifted like all others when data was prepended.
+        let rec = if data.get(rec..)?.starts_with(END64) {
+            rec
+        } else {
+            let guess = at.checked_sub(20 + 56)?;
+            if !data[guess..].starts_with(END64) {
+                return None;
+            }
+            guess
+        };
+        entries = u64_at(data, rec + 32)?;
+        size = u64_at(data, rec + 40)?;
+        offset = u64_at(data, rec + 48)?;
+        end_at = rec as u64;
+    }
+    // The directory ends where the end record starts; anything before its
+    // recorded offset was prepended.
+    let start = end_at.checked_sub(size)?;
+    let shift = start.checked_sub(offset)?;
+    let start = usize::try_from(start).ok()?;
+    if size > 0 && !data.get(start..)?.starts_with(CENTRAL) {
+        return None;
+    }
+    Some((start, size as usize, entries, shift))
+}
+
+fn read_central(
+    data: &[u8],
+    start: usize,
+    size: usize,
+    count: u64,
+    shift: u64,
+) -> (Vec<Entry>, bool) {
+    let mut out = Vec::new();
+    let mut at = start;
+    let end = start.saturating_add(size).min(data.len());
+    let mut broken = false;
+    while (out.len() as u64) < count && out.len() < MAX_ENTRIES {
+        let Some(e) = central_entry(data, at, end, shift) else {
+            broken = true;
+            break;
+        };
+        at = e.1;
+        out.push(e.0);
+    }
+    (out, broken)
+}
+
+fn central_entry(data: &[u8], at: usize, end: usize, shift: u64) -> Option<(Entry, usize)> {
+    if at + 46 > end || !data[at..].starts_with(CENTRAL) {
+        return None;
+    }
+    let flags = u16_at(data, at + 8)?;
+    let method = u16_at(data, at + 10)?;
+    let mut packed = u64::from(u32_at(data, at + 20)?);
+    let mut size = u64::from(u32_at(data, at + 24)?);
+    let n = usize::from(u16_at(data, at + 28)?);
+    let x = usize::from(u16_at(data, at + 30)?);
+    let c = usize::from(u16_at(data, at + 32)?);
+    let mut local = u64::from(u32_at(data, at + 42)?);
+    let name = data.get(at + 46..at + 46 + n)?.to_vec();
+    let extra = data.get(at + 46 + n..at + 46 + n + x)?;
+    zip64(extra, &mut size, &mut packed, &mut local);
+    let next = at + 46 + n + x + c;
+    (next <= end).then_some(())?;
+    Some((
+        Entry {
+            name,
+            flags,
+            method,
+            packed,
+            size,
+            local: local.checked_add(shift)?,
+        },
+        next,
+    ))
+}
+
+/// Fill in the sizes and offset that the zip64 extra field (0x0001) carries
+/// for those recorded as 0xffffffff.
+fn zip64(extra: &[u8], size: &mut u64, packed: &mut u64, local: &mut u64) {
+    let mut at = 0;
+    while at + 4 <= extra.len() {
+        let id = u16::from_le_bytes([extra[at], extra[at + 1]]);
+        let len = usize::from(u16::from_le_bytes([extra[at + 2], extra[at + 3]]));
+        let body = extra.get(at + 4..at + 4 + len).unwrap_or(&[]);
+        if id == 1 {
+            let mut p = 0;
+            for field in [size, packed, local] {
+                if *field == 0xffff_ffff {
+                    match body.get(p..p + 8) {
+                        Some(b) => *field = u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+                        None => return,
+                    }
+                    p += 8;
+                }
+            }
+            return;
+        }
+        at += 4 + len;
+    }
+}
+
+/// The local header at `at`: its entry (sizes from it, which may be zero
+/// when a data descriptor follows) and where its data starts.
+fn local_entry(data: &[u8], at: usize) -> Option<(Entry, usize)> {
+    if !data.get(at..)?.starts_with(LOCAL) {
+        return None;
+    }
+    let flags = u16_at(data, at + 6)?;
+    let method = u16_at(data, at + 8)?;
+    let mut packed = u64::from(u32_at(data, at + 18)?);
+    let mut size = u64::from(u32_at(data, at + 22)?);
+    let n = usize::from(u16_at(data, at + 26)?);
+    let x = usize::from(u16_at(data, at + 28)?);
+    let name = data.get(at + 30..at + 30 + n)?.to_vec();
+    let extra = data.get(at + 30 + n..at + 30 + n + x)?;
+    let mut local = at as u64;
+    zip64(extra, &mut size, &mut packed, &mut local);
+    Some((
+        Entry {
+            name,
+            flags,
+            method,
+            packed,
+            size,
+            local: at as u64,
+        },
+        at + 30 + n + x,
+    ))
+}
+
+pub(super) fn unpack(
+    data: &[u8],
+    caps: &Caps,
+    scratch: &mut Vec<u8>,
+    visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let (mut entries, mut broken, dir_start, shift) = match find_end(data) {
+        Some((start, size, count, shift)) => {
+            let (e, broken) = read_central(data, start, size, count, shift);
+            (e, broken, start, shift)
+        }
+        None => (Vec::new(), false, data.len(), 0),
+    };
+    // Overlaps: entries sorted by where their local header is; duplicates
+    // (the same data listed twice) are read once.
+    let mut seen = HashSet::new();
+    entries.retain(|e| seen.insert(e.local));
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| entries[i].local);
+    let mut overlaps = 0;
+    for w in order.windows(2) {
+        let (a, b) = (&entries[w[0]], &entries[w[1]]);
+        let a_end = a
+            .local
+            .saturating_add(30 + a.name.len() as u64)
+            .saturating_add(a.packed);
+        if b.local.saturating_add(OVERLAP_FUDGE) < a_end {
+            overlaps += 1;
+        }
+    }
+    if overlaps > MAX_OVERLAPS {
+        return visit(Found::Overlap);
+    }
+    // Local headers the directory does not list, before the directory.
+    let mut at = usize::try_from(shift).unwrap_or(0);
+    while at < dir_start {
+        let Some((e, data_at)) = local_entry(data, at) else {
+            break;
+        };
+        let listed = seen.contains(&e.local);
+        let packed = match (e.flags & 8 != 0 && e.packed == 0, listed) {
+            // Size in a data descriptor: known from the directory.
+            (true, true) => entries
+                .iter()
+                .find(|c| c.local == e.local)
+                .map_or(0, |c| c.packed),
+            (true, false) => break,
+            (false, _) => e.packed,
+        };
+        if !listed {
+            seen.insert(e.local);
+            entries.push(e);
+        }
+        let mut next = data_at as u64 + packed;
+        if entries.last().is_some_and(|l| l.flags & 8 != 0)
+            && data
+                .get(next as usize..)
+                .is_some_and(|d| d.starts_with(b"PK\x07\x08"))
+        {
+            next += 16;
+        }
+        match usize::try_from(next) {
+            Ok(n) if n > at => at = n,
+            _ => break,
+        }
+    }
+    if entries.is_empty() && !data.starts_with(LOCAL) {
+        return ControlFlow::Continue(());
+    }
+    for e in &entries {
+        if caps
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return visit(Found::Member {
+                name: &e.name,
+                data: &[],
+                cut: Some(Cut::Time),
+            });
+        }
+        if e.name.ends_with(b"/") && e.size == 0 {
+            continue;
+        }
+        if e.flags & 1 != 0 {
+            visit(Found::Encrypted { name: &e.name })?;
+            continue;
+        }
+        let Some((_, data_at)) = usize::try_from(e.local)
+            .ok()
+            .and_then(|l| local_entry(data, l))
+        else {
+            broken = true;
+            continue;
+        };
+        let end = data_at.saturating_add(usize::try_from(e.packed).unwrap_or(usize::MAX));
+        let short = end > data.len();
+        let packed = &data[data_at.min(data.len())..end.min(data.len())];
+        let (bytes, mut cut): (&[u8], Option<Cut>) = match e.method {
+            0 => {
+                let n = packed
+                    .len()
+                    .min(usize::try_from(caps.member).unwrap_or(usize::MAX));
+                let cut = (n < packed.len()).then_some(Cut::Size);
+                (&packed[..n], cut)
+            }
+            8 => {
+                let cut = drain(
+                    &mut flate2::read::DeflateDecoder::new(packed),
+                    e.packed,
+                    caps,
+                    scratch,
+                );
+                (scratch.as_slice(), cut)
+            }
+            9 => {
+                let cut = drain(
+                    &mut deflate64::Deflate64Decoder::new(packed),
+                    e.packed,
+                    caps,
+                    scratch,
+                );
+                (scratch.as_slice(), cut)
+            }
+            12 => {
+                let cut = drain(
+                    &mut bzip2::read::BzDecoder::new(packed),
+                    e.packed,
+                    caps,
+                    scratch,
+                );
+                (scratch.as_slice(), cut)
+            }
+            14 => {
+                let cut = lzma(packed, e, caps, scratch);
+                (scratch.as_slice(), cut)
+            }
+            93 => {
+                let mut frames = super::stream::Frames::new(packed);
+                let cut = drain(&mut frames, e.packed, caps, scratch);
+                (scratch.as_slice(), cut)
+            }
+            95 => {
+                let mut r =
+                    lzma_rust2::XzReader::new_mem_limit(packed, true, super::stream::DICT_LIMIT_KB);
+                let cut = drain(&mut r, e.packed, caps, scratch);
+                (scratch.as_slice(), cut)
+            }
+            _ => (&[][..], Some(Cut::Unsupported)),
+        };
+        if short && cut.is_none() {
+            cut = Some(Cut::Broken);
+        }
+        visit(Found::Member {
+            name: &e.name,
+            data: bytes,
+            cut,
+        })?;
+    }
+    if broken {
+        return visit(Found::Broken);
+    }
+    ControlFlow::Continue(())
+}
+
+/// Method 14: a 4-byte LZMA SDK version and properties size, the 5 property
+/// bytes, then the raw stream (ended by a marker when flag bit 1 is set).
+fn lzma(packed: &[u8], e: &Entry, caps: &Caps, out: &mut Vec<u8>) -> Option<Cut> {
+    let props_len = usize::from(u16_at(packed, 2).unwrap_or(0));
+    let (Some(props), Some(dict)) = (packed.get(4).copied(), u32_at(packed, 5)) else {
+        return Some(Cut::Broken);
+    };
+    let Some(stream) = packed.get(4 + props_len..) else {
+        return Some(Cut::Broken);
+    };
+    let size = if e.flags & 2 != 0 { u64::MAX } else { e.size };
+    match lzma_rust2::LzmaReader::new_with_props(stream, size, props, dict, None) {
+        Ok(mut r) => drain(&mut r, e.packed, caps, out),
+        Err(_) => Some(Cut::Broken),
+    }
+}
