@@ -54,12 +54,15 @@ pub mod live;
 pub mod quarantine;
 pub mod scan;
 pub mod sig;
+pub mod unpack;
 pub mod walk;
 pub mod watch;
 
 pub use compile::{CompileError, SetBuilder, SetInfo, SignatureSet};
 pub use quarantine::{Vault, VaultError};
 pub use scan::tree::{Event, TreeOptions, scan_tree, scan_tree_with};
-pub use scan::{FileReport, Limits, Match, MatchKind, ScanError, Scanner, SkipReason, Verdict};
+pub use scan::{
+    FileReport, Limit, Limits, Match, MatchKind, ScanError, Scanner, SkipReason, Verdict,
+};
 pub use sig::{Database, DatabaseError, Format, SigError};
 pub use walk::WalkOptions;

@@ -62,6 +62,12 @@ impl Budget {
         self.expired
     }
 
+    /// Mark the deadline as passed (seen by a part of the scan that keeps its
+    /// own watch on the clock, such as unpacking).
+    pub fn expire(&mut self) {
+        self.expired = true;
+    }
+
     /// Take over `other`'s expiry (a copy of this budget used elsewhere).
     pub fn absorb(&mut self, other: &Budget) {
         self.expired |= other.expired;

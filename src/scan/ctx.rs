@@ -1,50 +1,129 @@
 //! The state of scanning one file, across all of its layers: the one clock
-//! they count against, where in its containers the scan is, and what has been
-//! found. The file's verdict is made from it, here and nowhere else.
+//! they count against, where in its containers the scan is, what unpacking
+//! has taken out so far, and what has been found. The file's verdict is made
+//! from it, here and nowhere else.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::budget::Budget;
-use super::{Limits, Match, SkipReason, Verdict};
+use super::{Limit, Limits, Match, MatchKind, SkipReason, Verdict};
+
+/// Decompressed members held in memory at once, along one path of nested
+/// containers, at most. A member past what is left of it is cut off there
+/// and the file reported incomplete (`MaxFileSize`): memory stays bounded
+/// whatever the members claim to be.
+pub const MEMBER_MEMORY: u64 = 128 << 20;
 
 /// One file's scan, from its first layer to its verdict.
 pub(crate) struct ScanCtx {
     /// The file's clock, started with the context: reading a sparse view,
-    /// digests and searches of every layer count against it.
+    /// digests and searches of every layer, and unpacking count against it.
     pub budget: Budget,
-    /// The container path of the layer being scanned, outermost first: empty
-    /// for the file itself (always, for now). A container will push a member's
-    /// name before scanning the member as a layer one level deeper, and pop it
-    /// after; a match will carry the path it was found under.
-    pub stack: Vec<Arc<str>>,
+    /// The names of the members being scanned, outermost first: empty for the
+    /// file itself. A match carries the path it was found under.
+    pub stack: Vec<Vec<u8>>,
     /// What matched, in the order found.
     pub found: Vec<Match>,
-    limits: Limits,
+    /// Members taken out so far.
+    pub files: u32,
+    /// Bytes taken out so far.
+    pub expanded: u64,
+    /// Bytes of decompressed members held now, along the current path.
+    pub held: u64,
+    /// The first limit that kept part of the file unscanned.
+    pub incomplete: Option<Limit>,
+    pub limits: Limits,
+    deadline: Option<Instant>,
 }
 
 impl ScanCtx {
     /// The scan of one file under `limits`, its clock started now.
     pub fn new(limits: Limits) -> ScanCtx {
+        let deadline = limits.max_scantime.map(|d| Instant::now() + d);
         ScanCtx {
-            budget: Budget::new(limits.max_scantime.map(|d| Instant::now() + d)),
+            budget: Budget::new(deadline),
             stack: Vec::new(),
             found: Vec::new(),
+            files: 0,
+            expanded: 0,
+            held: 0,
+            incomplete: None,
             limits,
+            deadline,
         }
     }
 
-    /// The verdict on the file: infected when anything matched, even if the
-    /// clock ran out meanwhile; otherwise timed out when it did (never clean);
-    /// otherwise clean.
+    /// When the file's scan must end.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Whether the scan is done: a match was found and only the first is
+    /// wanted, or the clock ran out.
+    pub fn done(&self, all_matches: bool) -> bool {
+        (!all_matches && !self.found.is_empty()) || self.budget.expired()
+    }
+
+    /// Most bytes the next member may take, and the limit that sets it.
+    pub fn member_cap(&self) -> (u64, Limit) {
+        let mut cap = (
+            self.limits.max_scansize.saturating_sub(self.expanded),
+            Limit::MaxScanSize,
+        );
+        if let Some(max) = self.limits.max_filesize
+            && max < cap.0
+        {
+            cap = (max, Limit::MaxFileSize);
+        }
+        let memory = MEMBER_MEMORY.saturating_sub(self.held);
+        if memory < cap.0 {
+            cap = (memory, Limit::MaxFileSize);
+        }
+        cap
+    }
+
+    /// Record that `limit` kept part of the file unscanned: the first one
+    /// is what the verdict names; with `alert_exceeds_max`, the first of
+    /// ClamAV's limits becomes a detection.
+    pub fn hit(&mut self, limit: Limit) {
+        if limit == Limit::MaxScanTime {
+            self.budget.expire();
+        }
+        if self.incomplete.is_none() {
+            self.incomplete = Some(limit);
+        }
+        if self.limits.alert_exceeds_max
+            && limit.is_exceeded_limit()
+            && !self.found.iter().any(|m| m.name.starts_with(EXCEEDED))
+        {
+            let name = format!("{EXCEEDED}{}", limit.name());
+            self.heuristic(name);
+        }
+    }
+
+    /// A heuristic detection, found where the scan is now.
+    pub fn heuristic(&mut self, name: String) {
+        let mut m = Match::new(Arc::from(name), MatchKind::Heuristic);
+        m.container = self.stack.clone();
+        self.found.push(m);
+    }
+
+    /// The verdict: infected when anything matched; else skipped when the
+    /// clock ran out or a limit kept something unscanned; else clean.
     pub fn verdict(self) -> Verdict {
         if !self.found.is_empty() {
             Verdict::Infected(self.found)
         } else if self.budget.expired() {
             let limit = self.limits.max_scantime.unwrap_or_default();
             Verdict::Skipped(SkipReason::Timeout { limit })
+        } else if let Some(limit) = self.incomplete {
+            Verdict::Skipped(SkipReason::Incomplete { limit })
         } else {
             Verdict::Clean
         }
     }
 }
+
+/// The prefix of ClamAV's limit detections.
+const EXCEEDED: &str = "Heuristics.Limits.Exceeded.";

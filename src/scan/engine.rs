@@ -123,10 +123,12 @@ impl<'s> Engine<'s> {
     pub fn hash_matches(&self, size: u64, digests: &Digests, out: &mut Vec<Match>) {
         for (&kind, d) in hashes::KINDS.iter().zip(digests) {
             if let Some(d) = d.as_ref().filter(|_| self.set.hashes.needs(kind, size)) {
-                out.extend(self.set.hashes.lookup(d, size).map(|name| Match {
-                    name: name.clone(),
-                    kind: MatchKind::Hash { hash: kind },
-                }));
+                out.extend(
+                    self.set
+                        .hashes
+                        .lookup(d, size)
+                        .map(|name| Match::new(name.clone(), MatchKind::Hash { hash: kind })),
+                );
             }
         }
     }
@@ -311,12 +313,12 @@ impl<'a> Search<'a> {
             };
             st.matched[s as usize] = true;
             st.touched.push(s);
-            out.push(Match {
-                name: inner.sigs[s as usize].name.clone(),
-                kind: MatchKind::Body {
+            out.push(Match::new(
+                inner.sigs[s as usize].name.clone(),
+                MatchKind::Body {
                     offset: start as u64,
                 },
-            });
+            ));
             if !self.all_matches {
                 return false;
             }

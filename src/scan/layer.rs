@@ -44,6 +44,14 @@ impl<'a> Layer<'a> {
         }
     }
 
+    /// A member of a container, `depth` containers down.
+    pub fn member(bytes: &'a [u8], depth: u32) -> Layer<'a> {
+        Layer {
+            depth,
+            ..Layer::whole(bytes)
+        }
+    }
+
     /// A sparse file's compact view (a file itself only, never a member).
     pub fn sparse(view: &'a View) -> Layer<'a> {
         Layer {

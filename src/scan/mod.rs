@@ -24,19 +24,21 @@ mod verify;
 use std::collections::HashSet;
 use std::fmt;
 use std::io;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::compile::SignatureSet;
 use crate::sig::HashKind;
+use crate::unpack;
 use budget::Budget;
 use ctx::ScanCtx;
 pub use engine::SPLIT_PIECE;
 use engine::{Engine, FileState};
 use input::{OpenOutcome, SpecialKind};
 use layer::Layer;
-pub use limits::Limits;
+pub use limits::{Limit, Limits};
 use source::Acquired;
 
 /// How a signature matched.
@@ -53,6 +55,9 @@ pub enum MatchKind {
         /// The digest that matched.
         hash: HashKind,
     },
+    /// A heuristic of the unpacker (`Heuristics.Zip.OverlappingFiles`,
+    /// `Heuristics.Encrypted.Zip`, `Heuristics.Limits.Exceeded.MaxFiles`, …).
+    Heuristic,
 }
 
 /// One detection.
@@ -63,6 +68,20 @@ pub struct Match {
     pub name: Arc<str>,
     /// How it matched.
     pub kind: MatchKind,
+    /// Where, inside the file, it matched: the names of the members the
+    /// match is in, outermost first (empty for the file's own bytes).
+    pub container: Vec<Vec<u8>>,
+}
+
+impl Match {
+    /// A match in the file's own bytes.
+    pub(crate) fn new(name: Arc<str>, kind: MatchKind) -> Match {
+        Match {
+            name,
+            kind,
+            container: Vec::new(),
+        }
+    }
 }
 
 /// Why a file was not scanned. A skipped file is never reported as clean.
@@ -90,6 +109,13 @@ pub enum SkipReason {
         /// The file's size (or at least this much, for one that reports size 0).
         size: u64,
     },
+    /// A container in it could not be unpacked whole: a limit was reached,
+    /// a member was encrypted or damaged. What was taken out was scanned and
+    /// nothing was found in it.
+    Incomplete {
+        /// The first limit reached (or what else stopped the unpacking).
+        limit: Limit,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -101,6 +127,9 @@ impl fmt::Display for SkipReason {
             }
             SkipReason::Timeout { limit } => {
                 write!(f, "Scan time exceeds max-scantime {limit:?}")
+            }
+            SkipReason::Incomplete { limit } => {
+                write!(f, "Not fully unpacked: {}", limit.name())
             }
             SkipReason::TooLargeToRead { size } => write!(
                 f,
@@ -188,10 +217,11 @@ impl Options {
 struct Scratch {
     /// The buffer files are read into.
     buf: Vec<u8>,
-    /// The matching state of the layer being matched. Layers inside
-    /// containers will need one each per depth, since a container's state is
-    /// still in use while its members are matched.
+    /// The matching state of the layer being matched. One is enough: a
+    /// layer is matched whole (and the state reset) before its members are.
     state: FileState,
+    /// Decompressed members, one buffer per depth of nesting.
+    members: Vec<Vec<u8>>,
 }
 
 /// Buffers larger than this are released after use rather than kept per thread.
@@ -209,6 +239,7 @@ impl Scanner {
                 pieces: None,
             },
             scratch: Scratch {
+                members: Vec::new(),
                 buf: Vec::new(),
                 state: FileState::new(set.inner.sigs.len()),
             },
@@ -280,11 +311,10 @@ impl Scanner {
     /// only the first match is wanted). A name is recorded once even when
     /// several signatures carry it; offsets are the file's own.
     ///
-    /// This is the function containers make recursive: once a layer is
-    /// matched, a container found in it would, as far as the limits in `ctx`
-    /// allow, have each member's name pushed on `ctx.stack` and the member
-    /// scanned here as a layer of `layer.depth + 1`, with the scratch state of
-    /// that depth.
+    /// Then, unless the scan is done, a container found in the layer has its
+    /// members taken out one at a time, each scanned here as a layer one
+    /// level deeper with its name on `ctx.stack`, as far as the limits in
+    /// `ctx` allow.
     fn scan_layer(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
         debug_assert_eq!(layer.depth as usize, ctx.stack.len());
         let engine = Engine::new(&self.set.inner);
@@ -302,10 +332,96 @@ impl Scanner {
             if let MatchKind::Body { offset } = &mut m.kind {
                 *offset = layer.real_offset(*offset);
             }
+            m.container.clone_from(&ctx.stack);
         }
         ctx.found.append(&mut found);
-        // Containers: the members of this layer would be scanned from here,
-        // each as a layer one level deeper.
+        if ctx.limits.scan_archive && !ctx.done(self.opts.all_matches) {
+            self.scan_members(ctx, layer);
+        }
+    }
+
+    /// If `layer` is a container, scan its members (see [`Scanner::scan_layer`]).
+    fn scan_members(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        let Some(kind) = unpack::detect(layer.bytes) else {
+            return;
+        };
+        if layer.depth >= ctx.limits.max_recursion {
+            ctx.hit(Limit::MaxRecursion);
+            return;
+        }
+        let depth = layer.depth as usize;
+        if self.scratch.members.len() <= depth {
+            self.scratch.members.resize_with(depth + 1, Vec::new);
+        }
+        let mut scratch = std::mem::take(&mut self.scratch.members[depth]);
+        let (cap, cap_limit) = ctx.member_cap();
+        let caps = unpack::Caps {
+            member: cap,
+            ratio: ctx.limits.max_ratio,
+            deadline: ctx.deadline(),
+        };
+        let all = self.opts.all_matches;
+        unpack::unpack(kind, layer.bytes, &caps, &mut scratch, &mut |found| {
+            match found {
+                unpack::Found::Member { name, data, cut } => {
+                    if let Some(cut) = cut {
+                        ctx.hit(match cut {
+                            unpack::Cut::Size => cap_limit,
+                            unpack::Cut::Ratio => Limit::MaxRatio,
+                            unpack::Cut::Time => Limit::MaxScanTime,
+                            unpack::Cut::Broken => Limit::Broken,
+                            unpack::Cut::Unsupported => Limit::Unsupported,
+                        });
+                    }
+                    if cut != Some(unpack::Cut::Time) {
+                        // Every member counts, empty ones too (as in ClamAV).
+                        if ctx.files >= ctx.limits.max_files {
+                            ctx.hit(Limit::MaxFiles);
+                            return ControlFlow::Break(());
+                        }
+                        ctx.files += 1;
+                    }
+                    if cut != Some(unpack::Cut::Time) && !data.is_empty() {
+                        ctx.expanded += data.len() as u64;
+                        let held = if data.as_ptr_range().start == layer.bytes.as_ptr() {
+                            0
+                        } else {
+                            data.len() as u64
+                        };
+                        ctx.held += held;
+                        ctx.stack.push(name.to_vec());
+                        self.scan_layer(ctx, &Layer::member(data, layer.depth + 1));
+                        ctx.stack.pop();
+                        ctx.held -= held;
+                    }
+                }
+                unpack::Found::Encrypted { name } => {
+                    if ctx.limits.alert_encrypted {
+                        ctx.stack.push(name.to_vec());
+                        ctx.heuristic(format!("Heuristics.Encrypted.{}", kind.name()));
+                        ctx.stack.pop();
+                    } else {
+                        ctx.hit(Limit::Encrypted);
+                    }
+                }
+                unpack::Found::Overlap => {
+                    ctx.heuristic("Heuristics.Zip.OverlappingFiles".to_owned());
+                    return ControlFlow::Break(());
+                }
+                unpack::Found::Broken => ctx.hit(Limit::Broken),
+            }
+            if ctx.done(all) || ctx.expanded >= ctx.limits.max_scansize {
+                if ctx.expanded >= ctx.limits.max_scansize {
+                    ctx.hit(Limit::MaxScanSize);
+                }
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        if scratch.capacity() > KEEP_BUFFER {
+            scratch = Vec::new();
+        }
+        self.scratch.members[depth] = scratch;
     }
 
     /// Open, read and scan a file.

@@ -131,7 +131,7 @@ pub struct WatchOptions {
     degraded_rescan: Duration,
     block: Option<BlockOptions>,
     databases: Vec<PathBuf>,
-    max_filesize: Option<u64>,
+    limits: crate::Limits,
     cache_capacity: usize,
 }
 
@@ -145,7 +145,7 @@ impl Default for WatchOptions {
             degraded_rescan: Duration::from_secs(60),
             block: None,
             databases: Vec::new(),
-            max_filesize: None,
+            limits: crate::Limits::default(),
             cache_capacity: 1 << 20,
         }
     }
@@ -205,7 +205,15 @@ impl WatchOptions {
 
     /// Skip files larger than this (default: no limit).
     pub fn max_filesize(&mut self, limit: Option<u64>) -> &mut Self {
-        self.max_filesize = limit;
+        self.limits.max_filesize = limit;
+        self
+    }
+
+    /// The limits on scanning one file, containers included (default:
+    /// [`crate::Limits::default`]). A time limit here is ignored under
+    /// blocking, whose deadline bounds each answer.
+    pub fn limits(&mut self, limits: crate::Limits) -> &mut Self {
+        self.limits = limits;
         self
     }
 

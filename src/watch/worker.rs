@@ -57,9 +57,9 @@ fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
         }
     }
     let key = FileKey::of(&target.opened().file).ok();
-    let max = shared.opts.max_filesize;
+    let limits = shared.opts.limits;
     let (generation, scanner) = shared.sigs.scanner(slot, |sc| {
-        sc.max_filesize(max);
+        sc.limits(limits);
     });
     let cached = key.and_then(|k| shared.cache.get(&k, generation));
     match (&cached, shared.opts.action) {
@@ -140,9 +140,9 @@ fn allowed_meanwhile(shared: &Shared, slot: &mut Option<(u64, Scanner)>, target:
     }
     reload::reload(shared);
     let key = FileKey::of(&target.opened().file).ok();
-    let max = shared.opts.max_filesize;
+    let limits = shared.opts.limits;
     let (generation, scanner) = shared.sigs.scanner(slot, |sc| {
-        sc.max_filesize(max);
+        sc.limits(limits);
     });
     match scanner.scan_opened(target.opened(), target.path()).verdict {
         Verdict::Clean => {

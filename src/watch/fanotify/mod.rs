@@ -497,7 +497,7 @@ impl Blocker {
 
     fn scan_loop(self: &Arc<Self>, shared: &Shared) {
         let mut slot: Option<(u64, Scanner)> = None;
-        let max = shared.opts.max_filesize;
+        let limits = shared.opts.limits;
         while !shared.stopped() {
             let job = match self.job_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(j) => j,
@@ -525,7 +525,7 @@ impl Blocker {
             // it is held a truncation waits for the scan, so the map cannot
             // fault. Without a lease the file is read, or left unverified.
             let (generation, sc) = shared.sigs.scanner(&mut slot, |sc| {
-                sc.mmap(true).max_filesize(max);
+                sc.mmap(true).limits(limits);
             });
             let report = sc.scan_opened(&opened, &job.pending.path);
             self.verdict(shared, &job, &opened.file, generation, report.verdict);
