@@ -1,6 +1,7 @@
 //! The `ward` command line: argument parsing and the subcommands. Uses only the
 //! library's public API.
 
+mod limits;
 mod output;
 mod quarantine;
 mod scan;

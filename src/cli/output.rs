@@ -106,6 +106,29 @@ pub fn path_fields(path: &Path) -> serde_json::Map<String, Value> {
     m
 }
 
+/// A match's place inside its file: `container`, the chain of names from
+/// the file's own to the member matched (`["a.zip", "b.tar.gz", "x.exe"]`),
+/// each exact when it is UTF-8; where one is not, `container_base64` has
+/// every name's bytes.
+fn container_fields(o: &mut Value, path: &Path, chain: &[Vec<u8>]) {
+    let outer = path.file_name().unwrap_or(path.as_os_str()).as_bytes();
+    let names: Vec<&[u8]> = std::iter::once(outer)
+        .chain(chain.iter().map(Vec::as_slice))
+        .collect();
+    let lossy: Vec<Value> = names
+        .iter()
+        .map(|n| json!(String::from_utf8_lossy(n)))
+        .collect();
+    o["container"] = Value::Array(lossy);
+    if names.iter().any(|n| std::str::from_utf8(n).is_err()) {
+        let exact: Vec<Value> = names
+            .iter()
+            .map(|n| json!(ward::encoding::encode_path(OsStr::from_bytes(n))))
+            .collect();
+        o["container_base64"] = Value::Array(exact);
+    }
+}
+
 /// One JSON object for a report.
 pub fn json_report(r: &FileReport) -> Value {
     let mut m = path_fields(&r.path);
@@ -126,14 +149,23 @@ pub fn json_report(r: &FileReport) -> Value {
                             o["kind"] = json!("hash");
                             o["hash"] = json!(hash.as_str());
                         }
+                        MatchKind::Heuristic => o["kind"] = json!("heuristic"),
                         _ => {}
+                    }
+                    if !x.container.is_empty() {
+                        container_fields(&mut o, &r.path, &x.container);
                     }
                     o
                 })
                 .collect();
             ("infected", Some(("matches", Value::Array(list))))
         }
-        Verdict::Skipped(s) => ("skipped", Some(("reason", json!(s.to_string())))),
+        Verdict::Skipped(s) => {
+            if let ward::SkipReason::Incomplete { limit } = s {
+                m.insert("incomplete".into(), json!(limit.name()));
+            }
+            ("skipped", Some(("reason", json!(s.to_string()))))
+        }
         Verdict::Error(e) => ("error", Some(("error", json!(reason(e))))),
         _ => ("unknown", None),
     };

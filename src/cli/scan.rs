@@ -39,13 +39,8 @@ pub struct ScanArgs {
     /// Don't enter directories whose name or path matches GLOB; repeatable.
     #[arg(long, value_name = "GLOB")]
     exclude_dir: Vec<String>,
-    /// Skip (and report as skipped) files larger than SIZE (e.g. 100M).
-    #[arg(long, value_name = "SIZE", value_parser = output::parse_size)]
-    max_filesize: Option<u64>,
-    /// Give up on a file whose scan takes longer than DURATION (e.g. 500ms, 30s,
-    /// 2m); it is reported as skipped, never as clean.
-    #[arg(long, value_name = "DURATION", value_parser = super::watch::parse_deadline)]
-    max_scantime: Option<Duration>,
+    #[command(flatten)]
+    limits: super::limits::LimitArgs,
     /// Read paths to scan from FILE, one per line ('-' for standard input).
     #[arg(long, value_name = "FILE")]
     file_list: Option<PathBuf>,
@@ -232,9 +227,7 @@ pub fn run(args: &ScanArgs, home_arg: Option<&Path>) -> ExitCode {
     let mut tree = TreeOptions::default();
     tree.threads = args.threads;
     tree.all_matches = args.all_matches;
-    tree.limits
-        .max_filesize(args.max_filesize)
-        .max_scantime(args.max_scantime);
+    tree.limits = args.limits.limits();
     let style = TextStyle {
         escape: io::stdout().is_terminal(),
         infected_only: args.infected,

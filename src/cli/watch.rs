@@ -62,9 +62,8 @@ pub struct WatchArgs {
     /// Scanning threads (default: one per core, at most 4).
     #[arg(short = 'j', long = "threads", value_name = "N", default_value_t = 0)]
     threads: usize,
-    /// Skip files larger than SIZE (e.g. 100M).
-    #[arg(long, value_name = "SIZE", value_parser = output::parse_size)]
-    max_filesize: Option<u64>,
+    #[command(flatten)]
+    limits: super::limits::LimitArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -240,7 +239,7 @@ fn options(args: &WatchArgs) -> WatchOptions {
         ActionArg::Report => Action::Report,
     })
     .threads(args.threads)
-    .max_filesize(args.max_filesize)
+    .limits(args.limits.limits())
     .reload_on_change(args.db.databases.iter().cloned());
     if args.block {
         let mut b = BlockOptions::new();
