@@ -12,6 +12,7 @@ command -v clamscan >/dev/null || need+=(clamav)
 command -v strace >/dev/null || need+=(strace) # fsync order of new directories
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v mount >/dev/null || need+=(mount)     # a tmpfs of a test's own
+[ -x /usr/bin/python3 ] || need+=(python3)    # container fixtures (tests/fixtures)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

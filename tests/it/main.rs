@@ -4,6 +4,7 @@
 
 mod clamav_diff;
 mod cli;
+mod containers;
 mod depth;
 mod hostile;
 mod matcher;

@@ -841,3 +841,21 @@ fn block_denies_an_infected_open_below_path_max() {
     assert!(log.contains("path unknown"), "{log}");
     remove_tree(&tree);
 }
+
+#[test]
+fn a_zip_with_eicar_inside_is_quarantined_when_written() {
+    let d = dirs();
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    let zip = d.root.join("eicarcom2.zip");
+    fs::write(
+        &zip,
+        fs::read(crate::containers::fixture("eicarcom2.zip")).unwrap(),
+    )
+    .unwrap();
+    wait_gone(&zip, &w);
+    w.wait_line("eicarcom2.zip: Eicar-Test-Signature FOUND; quarantined");
+    w.stop();
+    let threats = threats_json(&d.home);
+    assert_eq!(threats.len(), 1, "{threats:?}");
+    assert_eq!(threats[0]["path"], zip.to_str().unwrap());
+}

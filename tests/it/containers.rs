@@ -1,0 +1,344 @@
+//! Archives and compressed files through the binary and the library: every
+//! format and zip method, nested mixes with their member chain, each limit
+//! (a file stopped at one is never clean), each bomb ending within its
+//! limits, and the clamav-testfiles matrix.
+//!
+//! The fixtures are built once per run by `tests/fixtures/containers.py`
+//! (Python's standard library, plus GNU tar for a sparse member), with the
+//! EICAR bytes handed over in hex. Where a test needs a signature that
+//! matches anywhere in a member (EICAR counts only at the start of a short
+//! file), it uses a marker signature of its own.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{eicar, hex, run, run_measured, stderr, stdout, ward};
+
+const MARKER: &str = "WARD-CONTAINER-TEST-MARKER";
+
+/// The fixture directory, built on first use.
+fn fixtures() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("containers");
+        let _ = std::fs::remove_dir_all(&dir);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/containers.py");
+        let out = run(std::process::Command::new("/usr/bin/python3")
+            .arg(&script)
+            .arg(&dir)
+            .arg(hex(&eicar())));
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::write(
+            dir.join("marker.ndb"),
+            format!("Marker:0:*:{}\n", hex(MARKER.as_bytes())),
+        )
+        .unwrap();
+        dir
+    })
+}
+
+pub(crate) fn fixture(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+/// `ward scan --json` (with the marker signature besides the built-in ones)
+/// on the named fixtures: the exit code and one JSON object per file.
+fn scan_json(names: &[&str], args: &[&str]) -> (i32, Vec<Value>) {
+    let m = run_measured(
+        ward()
+            .args(["scan", "--json", "--no-summary", "-d"])
+            .arg(fixture("marker.ndb"))
+            .args(args)
+            .args(names.iter().map(|n| fixture(n))),
+        Duration::from_secs(60),
+    );
+    let files = m
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "file")
+        .collect();
+    (m.code().unwrap(), files)
+}
+
+/// The file's JSON object, by fixture name.
+fn file<'a>(files: &'a [Value], name: &str) -> &'a Value {
+    let path = fixture(name);
+    files
+        .iter()
+        .find(|f| f["path"] == path.to_str().unwrap())
+        .unwrap_or_else(|| panic!("{name} not reported: {files:?}"))
+}
+
+/// The signature names found in a file.
+fn found(f: &Value) -> Vec<String> {
+    f["matches"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .map(|m| m["signature"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_four_eicar_downloads_are_found() {
+    let names = [
+        "eicar.com",
+        "eicar.com.txt",
+        "eicar_com.zip",
+        "eicarcom2.zip",
+    ];
+    let out = run(ward()
+        .args(["scan", "--no-summary"])
+        .args(names.iter().map(|n| fixture(n))));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+    lines.sort();
+    let mut expect: Vec<String> = names
+        .iter()
+        .map(|n| format!("{}: Eicar-Test-Signature FOUND", fixture(n).display()))
+        .collect();
+    expect.sort();
+    assert_eq!(lines, expect);
+}
+
+#[test]
+fn every_zip_method_and_layout_is_unpacked() {
+    let names = [
+        "m-stored.zip",
+        "m-deflate.zip",
+        "m-bzip2.zip",
+        "m-lzma.zip",
+        "m-xz.zip",
+        "m-zstd.zip",
+        "zip64.zip",
+        "descriptor.zip",
+        "sfx.bin",
+        "hidden.zip",
+    ];
+    let (code, files) = scan_json(&names, &[]);
+    assert_eq!(code, 1);
+    for n in names {
+        assert_eq!(found(file(&files, n)), ["Eicar-Test-Signature"], "{n}");
+    }
+    let m = &file(&files, "m-zstd.zip")["matches"][0];
+    assert_eq!(
+        m["container"],
+        serde_json::json!(["m-zstd.zip", "x/eicar.com"])
+    );
+}
+
+#[test]
+fn every_stream_format_and_tar_flavour_is_unpacked() {
+    let eicars = ["e.bz2", "e.xz", "e.lzma", "ustar.tar", "gnu.tar", "pax.tar"];
+    let nested = ["t.tar.gz", "t.tar.bz2", "t.tar.xz"];
+    // Split across two gzip members or two zstd frames; past a 1 MiB hole.
+    let markers = ["e.gz", "e.zst", "sparse.tar"];
+    let all: Vec<&str> = eicars
+        .iter()
+        .chain(&nested)
+        .chain(&markers)
+        .copied()
+        .collect();
+    let (code, files) = scan_json(&all, &[]);
+    assert_eq!(code, 1);
+    for n in eicars.iter().chain(&nested) {
+        assert_eq!(found(file(&files, n)), ["Eicar-Test-Signature"], "{n}");
+    }
+    for n in markers {
+        assert_eq!(found(file(&files, n)), ["Marker"], "{n}");
+    }
+    let chain = &file(&files, "pax.tar")["matches"][0]["container"];
+    let long = format!("päx/{}/eicar.com", "p".repeat(150));
+    assert_eq!(chain, &serde_json::json!(["pax.tar", long]));
+}
+
+#[test]
+fn a_nested_mix_reports_its_whole_chain() {
+    let (code, files) = scan_json(&["nested.zip", "nonutf8.zip", "eicarcom2.zip"], &[]);
+    assert_eq!(code, 1);
+    let m = &file(&files, "nested.zip")["matches"][0];
+    assert_eq!(
+        m["container"],
+        serde_json::json!(["nested.zip", "t.tar.gz", "t.tar", "inner.zip", "eicar.com"])
+    );
+    let m = &file(&files, "eicarcom2.zip")["matches"][0];
+    assert_eq!(
+        m["container"],
+        serde_json::json!(["eicarcom2.zip", "eicar_com.zip", "eicar.com"])
+    );
+    // A name that is not UTF-8 is given exactly, in base64.
+    let m = &file(&files, "nonutf8.zip")["matches"][0];
+    let b64 = m["container_base64"][1].as_str().unwrap();
+    assert_eq!(b64, "//4uY29t", "{m}");
+}
+
+/// The status and `incomplete` of one fixture scanned with `args`.
+fn incomplete(name: &str, args: &[&str]) -> (i32, Value) {
+    let (code, files) = scan_json(&[name], args);
+    (code, file(&files, name).clone())
+}
+
+#[test]
+fn a_file_stopped_at_a_limit_is_never_clean() {
+    let cases: [(&str, &[&str], &str); 6] = [
+        ("many.zip", &["--max-files", "5"], "MaxFiles"),
+        ("deep.zip", &["--max-recursion", "3"], "MaxRecursion"),
+        ("big-member.zip", &["--max-scansize", "1M"], "MaxScanSize"),
+        ("encrypted.zip", &[], "Encrypted"),
+        ("truncated-clean.gz", &[], "Broken"),
+        ("zeros.gz", &[], "MaxFileSize"),
+    ];
+    for (name, args, limit) in cases {
+        let (code, f) = incomplete(name, args);
+        assert_eq!(code, 0, "{name}: a skip does not change the exit status");
+        assert_eq!(f["status"], "skipped", "{name}: {f}");
+        assert_eq!(f["incomplete"], limit, "{name}: {f}");
+    }
+    // Within the limits, the same files are whole.
+    let (_, f) = incomplete("many.zip", &[]);
+    assert_eq!(f["status"], "clean", "{f}");
+    let (_, f) = incomplete("deep.zip", &[]);
+    assert_eq!(found(&f), ["Eicar-Test-Signature"]);
+    // A member cut off at --max-filesize: the members after it are scanned.
+    let (code, f) = incomplete("big-member.zip", &["--max-filesize", "1M"]);
+    assert_eq!(
+        (code, found(&f)),
+        (1, vec!["Eicar-Test-Signature".to_owned()])
+    );
+    // As detections, named as ClamAV names them.
+    let (code, f) = incomplete("many.zip", &["--max-files", "5", "--alert-exceeds-max"]);
+    assert_eq!(
+        (code, found(&f)),
+        (1, vec!["Heuristics.Limits.Exceeded.MaxFiles".to_owned()])
+    );
+    let (code, f) = incomplete("encrypted.zip", &["--alert-encrypted=yes"]);
+    assert_eq!(
+        (code, found(&f)),
+        (1, vec!["Heuristics.Encrypted.Zip".to_owned()])
+    );
+    assert_eq!(
+        f["matches"][0]["container"],
+        serde_json::json!(["encrypted.zip", "secret.txt"])
+    );
+    // Unpacking off: the zip's own bytes are all there is.
+    let (code, f) = incomplete("eicar_com.zip", &["--scan-archive=no"]);
+    assert_eq!((code, f["status"].as_str()), (0, Some("clean")));
+}
+
+#[test]
+fn bombs_end_within_their_limits() {
+    let names = [
+        "zeros.gz",
+        "42.zip",
+        "overlap.zip",
+        "entries100k.zip",
+        "truncated.gz",
+        "lying.zip",
+    ];
+    let m = run_measured(
+        ward()
+            .args(["scan", "--json", "--no-summary", "-j", "1", "-d"])
+            .arg(fixture("marker.ndb"))
+            .args(names.iter().map(|n| fixture(n))),
+        Duration::from_secs(60),
+    );
+    assert_eq!(m.code(), Some(1), "{}", m.stderr());
+    let files: Vec<Value> = m
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let status = |n: &str| {
+        let f = file(&files, n);
+        (
+            f["status"].as_str().unwrap().to_owned(),
+            f["incomplete"].clone(),
+            found(f),
+        )
+    };
+    assert_eq!(status("zeros.gz").1, "MaxFileSize");
+    assert_eq!(status("42.zip").1, "MaxScanSize");
+    assert_eq!(status("entries100k.zip").1, "MaxFiles");
+    assert_eq!(status("overlap.zip").2, ["Heuristics.Zip.OverlappingFiles"]);
+    // What came out before the damage is scanned: a match there wins.
+    assert_eq!(status("truncated.gz").2, ["Marker"]);
+    assert_eq!(status("lying.zip").2, ["Marker"]);
+    // 2 GiB of zeros, 4 GiB of nested zips: memory stays bounded.
+    assert!(m.max_rss_kib < 256 << 10, "peak RSS {} KiB", m.max_rss_kib);
+}
+
+#[test]
+fn implode_is_reported_unsupported_not_clean() {
+    let f = Path::new("/usr/share/clamav-testfiles/clam.impl.zip");
+    assert!(
+        f.exists(),
+        "clamav-testfiles is missing: scripts/test.sh installs it"
+    );
+    let out = run(ward().args(["scan", "--json", "--no-summary"]).arg(f));
+    let v: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(v["incomplete"], "Unsupported", "{v}");
+}
+
+#[test]
+fn clamav_testfiles_of_the_formats_ward_unpacks_are_found() {
+    // ClamAV finds clam.exe (by its MD5) in all 44 files; ward in those of the
+    // formats it unpacks.
+    let dir = Path::new("/usr/share/clamav-testfiles");
+    assert!(dir.join("clam.exe").exists(), "clamav-testfiles is missing");
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("clam.hdb");
+    std::fs::write(
+        &db,
+        "aa15bcf478d165efd2065190eb473bcb:544:ClamAV-Test-File\n",
+    )
+    .unwrap();
+    let out = run(ward()
+        .args(["scan", "--no-summary", "--no-builtin", "-d"])
+        .arg(&db)
+        .arg(dir));
+    let text = stdout(&out);
+    let hit: Vec<&str> = text
+        .lines()
+        .filter(|l| l.ends_with(": ClamAV-Test-File FOUND"))
+        .filter_map(|l| Path::new(l.split(": ").next()?).file_name()?.to_str())
+        .collect();
+    let total = std::fs::read_dir(dir).unwrap().count();
+    eprintln!(
+        "clamav-testfiles: clam.exe found in {} of {total} files",
+        hit.len()
+    );
+    for name in [
+        "clam.exe",
+        "clam.zip",
+        "clam.bz2.zip",
+        "clam.d64.zip",
+        "clam.exe.bz2",
+        "clam.tar.gz",
+        "clam_cache_emax.tgz",
+    ] {
+        assert!(hit.contains(&name), "{name} not found:\n{text}");
+    }
+}
+
+#[test]
+fn the_library_scans_into_containers() {
+    let set = ward::SignatureSet::builtin();
+    let mut sc = ward::Scanner::new(&set);
+    let zip = std::fs::read(fixture("eicarcom2.zip")).unwrap();
+    let found = sc.scan_bytes(&zip);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].container,
+        vec![b"eicar_com.zip".to_vec(), b"eicar.com".to_vec()]
+    );
+    let mut limits = ward::Limits::new();
+    limits.scan_archive(false);
+    sc.limits(limits);
+    assert!(sc.scan_bytes(&zip).is_empty());
+}
