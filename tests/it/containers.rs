@@ -342,3 +342,77 @@ fn the_library_scans_into_containers() {
     sc.limits(limits);
     assert!(sc.scan_bytes(&zip).is_empty());
 }
+
+/// Every member `unpack` hands out of `data`, recursing like the scanner
+/// does, with each member checked against the caps. Returns how many there
+/// were.
+fn unpack_all(data: &[u8], caps: &ward::unpack::Caps, depth: u32) -> usize {
+    use std::ops::ControlFlow;
+    let Some(kind) = ward::unpack::detect(data) else {
+        return 0;
+    };
+    if depth > 4 {
+        return 0;
+    }
+    let mut scratch = Vec::new();
+    let mut n = 0;
+    ward::unpack::unpack(kind, data, caps, &mut scratch, &mut |found| {
+        if let ward::unpack::Found::Member { data, .. } = found {
+            assert!(
+                data.len() as u64 <= caps.member,
+                "{kind:?}: member over the cap"
+            );
+            n += 1 + unpack_all(data, caps, depth + 1);
+        }
+        ControlFlow::Continue(())
+    });
+    n
+}
+
+#[test]
+fn damaged_containers_never_panic_nor_pass_their_caps() {
+    // Mutations of every small fixture: bytes flipped, runs overwritten,
+    // cut short, spliced; each unpacked (recursively) under small caps.
+    let caps = ward::unpack::Caps {
+        member: 1 << 20,
+        ratio: 100,
+        deadline: Some(std::time::Instant::now() + Duration::from_secs(120)),
+    };
+    let mut rng = crate::util::Rng::new(0x5eed_c0de);
+    let mut originals = Vec::new();
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        if data.len() <= 64 << 10 && ward::unpack::detect(&data).is_some() {
+            originals.push(data);
+        }
+    }
+    assert!(originals.len() >= 20, "{} fixtures", originals.len());
+    let mut members = 0;
+    for round in 0..4000 {
+        let mut d = originals[round % originals.len()].clone();
+        for _ in 0..rng.urange(1, 4) {
+            let at = rng.urange(0, d.len().saturating_sub(1));
+            match rng.below(4) {
+                0 => d[at] ^= 1 << rng.below(8),
+                1 => {
+                    let end = (at + rng.urange(1, 16)).min(d.len());
+                    for b in &mut d[at..end] {
+                        *b = [0, 0xff, rng.byte()][rng.urange(0, 2)];
+                    }
+                }
+                2 => d.truncate(at.max(1)),
+                _ => {
+                    let from = rng.urange(0, d.len() - 1);
+                    let piece = d[from..(from + rng.urange(1, 64)).min(d.len())].to_vec();
+                    d.splice(at..at, piece);
+                }
+            }
+        }
+        members += unpack_all(&d, &caps, 0);
+    }
+    assert!(
+        members > 1000,
+        "only {members} members came out: the mutations broke everything"
+    );
+}
