@@ -125,5 +125,64 @@ impl ScanCtx {
     }
 }
 
+/// What one task of a container scanned in parallel adds to its file's
+/// scan (see [`ScanCtx::child`]).
+pub(crate) struct Part {
+    found: Vec<Match>,
+    pub files: u32,
+    pub expanded: u64,
+    incomplete: Option<Limit>,
+    expired: bool,
+}
+
+impl ScanCtx {
+    /// The context of one task scanning members of this file's container
+    /// in parallel with `threads - 1` others: the same clock, limits and
+    /// container path; `done` (members, bytes) already taken out by the other
+    /// tasks count against the limits; an equal share of the member memory
+    /// left.
+    pub fn child(&self, threads: u64, done: (u32, u64)) -> ScanCtx {
+        let share = MEMBER_MEMORY.saturating_sub(self.held) / threads.max(1);
+        ScanCtx {
+            budget: self.budget,
+            stack: self.stack.clone(),
+            found: Vec::new(),
+            files: self.files.saturating_add(done.0),
+            expanded: self.expanded.saturating_add(done.1),
+            held: MEMBER_MEMORY - share,
+            incomplete: None,
+            limits: self.limits,
+            deadline: self.deadline,
+        }
+    }
+
+    /// What this task added since it had taken out `start` (members, bytes).
+    pub fn part(self, start: (u32, u64)) -> Part {
+        Part {
+            files: self.files - start.0,
+            expanded: self.expanded - start.1,
+            found: self.found,
+            incomplete: self.incomplete,
+            expired: self.budget.expired(),
+        }
+    }
+
+    /// Take in a task's part, in the container's order: without
+    /// `all_matches`, the matches of the first part that has any.
+    pub fn absorb(&mut self, part: Part, all_matches: bool) {
+        if all_matches || self.found.is_empty() {
+            self.found.extend(part.found);
+        }
+        self.files = self.files.saturating_add(part.files);
+        self.expanded = self.expanded.saturating_add(part.expanded);
+        if let Some(limit) = part.incomplete {
+            self.hit(limit);
+        }
+        if part.expired {
+            self.budget.expire();
+        }
+    }
+}
+
 /// The prefix of ClamAV's limit detections.
 const EXCEEDED: &str = "Heuristics.Limits.Exceeded.";

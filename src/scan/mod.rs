@@ -27,6 +27,7 @@ use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::compile::SignatureSet;
@@ -198,6 +199,7 @@ pub struct Scanner {
 }
 
 /// How a scanner scans: set by its builder methods, the same for every file.
+#[derive(Clone)]
 struct Options {
     all_matches: bool,
     limits: Limits,
@@ -349,6 +351,19 @@ impl Scanner {
             ctx.hit(Limit::MaxRecursion);
             return;
         }
+        // A top-level zip's members can be read in any order: they are
+        // scanned side by side on the pool (a file's own worker waits).
+        if kind == unpack::Kind::Zip
+            && layer.depth == 0
+            && let Some(pool) = self.opts.pieces.clone()
+            && pool.current_num_threads() > 1
+            && let Some(index) = unpack::ZipIndex::read(layer.bytes)
+            && index.len() >= 2
+            && !index.is_bomb()
+        {
+            self.scan_zip_in_parallel(ctx, layer, &index, &pool);
+            return;
+        }
         let depth = layer.depth as usize;
         if self.scratch.members.len() <= depth {
             self.scratch.members.resize_with(depth + 1, Vec::new);
@@ -360,68 +375,167 @@ impl Scanner {
             ratio: ctx.limits.max_ratio,
             deadline: ctx.deadline(),
         };
-        let all = self.opts.all_matches;
         unpack::unpack(kind, layer.bytes, &caps, &mut scratch, &mut |found| {
-            match found {
-                unpack::Found::Member { name, data, cut } => {
-                    if let Some(cut) = cut {
-                        ctx.hit(match cut {
-                            unpack::Cut::Size => cap_limit,
-                            unpack::Cut::Ratio => Limit::MaxRatio,
-                            unpack::Cut::Time => Limit::MaxScanTime,
-                            unpack::Cut::Broken => Limit::Broken,
-                            unpack::Cut::Unsupported => Limit::Unsupported,
-                        });
-                    }
-                    if cut != Some(unpack::Cut::Time) {
-                        // Every member counts, empty ones too (as in ClamAV).
-                        if ctx.files >= ctx.limits.max_files {
-                            ctx.hit(Limit::MaxFiles);
-                            return ControlFlow::Break(());
-                        }
-                        ctx.files += 1;
-                    }
-                    if cut != Some(unpack::Cut::Time) && !data.is_empty() {
-                        ctx.expanded += data.len() as u64;
-                        let held = if data.as_ptr_range().start == layer.bytes.as_ptr() {
-                            0
-                        } else {
-                            data.len() as u64
-                        };
-                        ctx.held += held;
-                        ctx.stack.push(name.to_vec());
-                        self.scan_layer(ctx, &Layer::member(data, layer.depth + 1));
-                        ctx.stack.pop();
-                        ctx.held -= held;
-                    }
-                }
-                unpack::Found::Encrypted { name } => {
-                    if ctx.limits.alert_encrypted {
-                        ctx.stack.push(name.to_vec());
-                        ctx.heuristic(format!("Heuristics.Encrypted.{}", kind.name()));
-                        ctx.stack.pop();
-                    } else {
-                        ctx.hit(Limit::Encrypted);
-                    }
-                }
-                unpack::Found::Overlap => {
-                    ctx.heuristic("Heuristics.Zip.OverlappingFiles".to_owned());
-                    return ControlFlow::Break(());
-                }
-                unpack::Found::Broken => ctx.hit(Limit::Broken),
-            }
-            if ctx.done(all) || ctx.expanded >= ctx.limits.max_scansize {
-                if ctx.expanded >= ctx.limits.max_scansize {
-                    ctx.hit(Limit::MaxScanSize);
-                }
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
+            self.take_member(ctx, layer, kind, cap_limit, found)
         });
         if scratch.capacity() > KEEP_BUFFER {
             scratch = Vec::new();
         }
         self.scratch.members[depth] = scratch;
+    }
+
+    /// Act on one thing unpacking found in `layer`: scan a member as a layer
+    /// one level down, or record a limit or a heuristic. `Break` when no more
+    /// members are to be taken out.
+    fn take_member(
+        &mut self,
+        ctx: &mut ScanCtx,
+        layer: &Layer,
+        kind: unpack::Kind,
+        cap_limit: Limit,
+        found: unpack::Found<'_>,
+    ) -> ControlFlow<()> {
+        match found {
+            unpack::Found::Member { name, data, cut } => {
+                if let Some(cut) = cut {
+                    ctx.hit(match cut {
+                        unpack::Cut::Size => cap_limit,
+                        unpack::Cut::Ratio => Limit::MaxRatio,
+                        unpack::Cut::Time => Limit::MaxScanTime,
+                        unpack::Cut::Broken => Limit::Broken,
+                        unpack::Cut::Unsupported => Limit::Unsupported,
+                    });
+                }
+                if cut != Some(unpack::Cut::Time) {
+                    // Every member counts, empty ones too (as in ClamAV).
+                    if ctx.files >= ctx.limits.max_files {
+                        ctx.hit(Limit::MaxFiles);
+                        return ControlFlow::Break(());
+                    }
+                    ctx.files += 1;
+                }
+                if cut != Some(unpack::Cut::Time) && !data.is_empty() {
+                    ctx.expanded += data.len() as u64;
+                    let in_layer = layer.bytes.as_ptr_range();
+                    let held = match in_layer.contains(&data.as_ptr()) {
+                        true => 0,
+                        false => data.len() as u64,
+                    };
+                    ctx.held += held;
+                    ctx.stack.push(name.to_vec());
+                    self.scan_layer(ctx, &Layer::member(data, layer.depth + 1));
+                    ctx.stack.pop();
+                    ctx.held -= held;
+                }
+            }
+            unpack::Found::Encrypted { name } => {
+                if ctx.limits.alert_encrypted {
+                    ctx.stack.push(name.to_vec());
+                    ctx.heuristic(format!("Heuristics.Encrypted.{}", kind.name()));
+                    ctx.stack.pop();
+                } else {
+                    ctx.hit(Limit::Encrypted);
+                }
+            }
+            unpack::Found::Overlap => {
+                ctx.heuristic("Heuristics.Zip.OverlappingFiles".to_owned());
+                return ControlFlow::Break(());
+            }
+            unpack::Found::Broken => ctx.hit(Limit::Broken),
+        }
+        if ctx.expanded >= ctx.limits.max_scansize {
+            ctx.hit(Limit::MaxScanSize);
+            return ControlFlow::Break(());
+        }
+        if ctx.done(self.opts.all_matches) {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The members of a top-level zip, each scanned on `pool` by a scanner of
+    /// the task's own, under a share of the file's limits; what each finds is
+    /// merged in the zip's order, as if scanned one after another. Without
+    /// `all_matches`, members not started when one is found are left alone.
+    fn scan_zip_in_parallel(
+        &mut self,
+        ctx: &mut ScanCtx,
+        layer: &Layer,
+        index: &unpack::ZipIndex,
+        pool: &rayon::ThreadPool,
+    ) {
+        use rayon::prelude::*;
+        let all = self.opts.all_matches;
+        let stop = AtomicBool::new(false);
+        // Members and bytes taken out by every task so far: the file's
+        // limits hold across the tasks (overshot by at most one member each).
+        let (files, expanded) = (AtomicU32::new(0), AtomicU64::new(0));
+        let parent: &ScanCtx = ctx;
+        let threads = pool.current_num_threads() as u64;
+        let worker = &*self;
+        let parts: Vec<ctx::Part> = pool.install(|| {
+            (0..index.len())
+                .into_par_iter()
+                .map_init(
+                    || (worker.helper(), Vec::new()),
+                    |(sc, scratch), i| {
+                        let done = (
+                            files.load(Ordering::Relaxed),
+                            expanded.load(Ordering::Relaxed),
+                        );
+                        let mut sub = parent.child(threads, done);
+                        let start = (sub.files, sub.expanded);
+                        if stop.load(Ordering::Relaxed) {
+                            return sub.part(start);
+                        }
+                        let (cap, cap_limit) = sub.member_cap();
+                        let caps = unpack::Caps {
+                            member: cap,
+                            ratio: sub.limits.max_ratio,
+                            deadline: sub.deadline(),
+                        };
+                        let flow = match index.member(i, layer.bytes, &caps, scratch) {
+                            None => ControlFlow::Continue(()),
+                            Some(found) => {
+                                sc.take_member(&mut sub, layer, unpack::Kind::Zip, cap_limit, found)
+                            }
+                        };
+                        if flow.is_break() || sub.done(all) {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        if scratch.capacity() > KEEP_BUFFER {
+                            *scratch = Vec::new();
+                        }
+                        let part = sub.part(start);
+                        files.fetch_add(part.files, Ordering::Relaxed);
+                        expanded.fetch_add(part.expanded, Ordering::Relaxed);
+                        part
+                    },
+                )
+                .collect()
+        });
+        for part in parts {
+            ctx.absorb(part, all);
+        }
+        if index.is_broken() {
+            ctx.hit(Limit::Broken);
+        }
+    }
+
+    /// A scanner for a task of this one's pool: the same set and options,
+    /// no pool of its own, scratch of its own.
+    fn helper(&self) -> Scanner {
+        let mut opts = self.opts.clone();
+        opts.pieces = None;
+        Scanner {
+            set: self.set.clone(),
+            opts,
+            scratch: Scratch {
+                members: Vec::new(),
+                buf: Vec::new(),
+                state: FileState::new(self.set.inner.sigs.len()),
+            },
+        }
     }
 
     /// Open, read and scan a file.

@@ -13,6 +13,8 @@ mod stream;
 mod tar;
 mod zip;
 
+pub use zip::Index as ZipIndex;
+
 use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::time::Instant;

@@ -6,7 +6,7 @@
 //! construction (David Fifield's): a few are tolerated, as ClamAV does, more
 //! end the unpacking with [`Found::Overlap`].
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use super::{Caps, Cut, Found, drain};
@@ -215,99 +215,122 @@ fn local_entry(data: &[u8], at: usize) -> Option<(Entry, usize)> {
     ))
 }
 
-pub(super) fn unpack(
-    data: &[u8],
-    caps: &Caps,
-    scratch: &mut Vec<u8>,
-    visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
-) -> ControlFlow<()> {
-    let (mut entries, mut broken, dir_start, shift) = match find_end(data) {
-        Some((start, size, count, shift)) => {
-            let (e, broken) = read_central(data, start, size, count, shift);
-            (e, broken, start, shift)
-        }
-        None => (Vec::new(), false, data.len(), 0),
-    };
-    // Overlaps: entries sorted by where their local header is; duplicates
-    // (the same data listed twice) are read once.
-    let mut seen = HashSet::new();
-    entries.retain(|e| seen.insert(e.local));
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by_key(|&i| entries[i].local);
-    let mut overlaps = 0;
-    for w in order.windows(2) {
-        let (a, b) = (&entries[w[0]], &entries[w[1]]);
-        let a_end = a
-            .local
-            .saturating_add(30 + a.name.len() as u64)
-            .saturating_add(a.packed);
-        if b.local.saturating_add(OVERLAP_FUDGE) < a_end {
-            overlaps += 1;
-        }
-    }
-    if overlaps > MAX_OVERLAPS {
-        return visit(Found::Overlap);
-    }
-    // Local headers the directory does not list, before the directory.
-    let mut at = usize::try_from(shift).unwrap_or(0);
-    while at < dir_start {
-        let Some((e, data_at)) = local_entry(data, at) else {
-            break;
+/// A zip's entries, as the central directory and the local headers tell
+/// them, in the order their data is to be read.
+pub struct Index {
+    entries: Vec<Entry>,
+    /// Entries whose data overlap beyond the tolerance.
+    overlaps: usize,
+    /// The central directory ends early (what was read is kept).
+    broken: bool,
+}
+
+impl Index {
+    /// Read the index of `data`; `None` when it holds no zip after all.
+    pub fn read(data: &[u8]) -> Option<Index> {
+        let (mut entries, broken, dir_start, shift) = match find_end(data) {
+            Some((start, size, count, shift)) => {
+                let (e, broken) = read_central(data, start, size, count, shift);
+                (e, broken, start, shift)
+            }
+            None => (Vec::new(), false, data.len(), 0),
         };
-        let listed = seen.contains(&e.local);
-        let packed = match (e.flags & 8 != 0 && e.packed == 0, listed) {
-            // Size in a data descriptor: known from the directory.
-            (true, true) => entries
-                .iter()
-                .find(|c| c.local == e.local)
-                .map_or(0, |c| c.packed),
-            (true, false) => break,
-            (false, _) => e.packed,
-        };
-        if !listed {
-            seen.insert(e.local);
-            entries.push(e);
+        // Duplicates (the same data listed twice) are read once.
+        let mut seen = HashMap::new();
+        entries.retain(|e| seen.insert(e.local, e.packed).is_none());
+        let overlaps = overlaps(&entries);
+        // Local headers the directory does not list, before the directory.
+        let mut at = usize::try_from(shift).unwrap_or(0);
+        while at < dir_start {
+            let Some((e, data_at)) = local_entry(data, at) else {
+                break;
+            };
+            let listed = seen.get(&e.local).copied();
+            let descriptor = e.flags & 8 != 0;
+            let packed = match (descriptor && e.packed == 0, listed) {
+                // Size in a data descriptor: known from the directory.
+                (true, Some(p)) => p,
+                (true, None) => break,
+                (false, _) => e.packed,
+            };
+            if listed.is_none() {
+                seen.insert(e.local, e.packed);
+                entries.push(e);
+            }
+            let mut next = (data_at as u64).saturating_add(packed);
+            if descriptor
+                && data
+                    .get(usize::try_from(next).unwrap_or(usize::MAX)..)
+                    .is_some_and(|d| d.starts_with(b"PK\x07\x08"))
+            {
+                next += 16;
+            }
+            match usize::try_from(next) {
+                Ok(n) if n > at => at = n,
+                _ => break,
+            }
         }
-        let mut next = data_at as u64 + packed;
-        if entries.last().is_some_and(|l| l.flags & 8 != 0)
-            && data
-                .get(next as usize..)
-                .is_some_and(|d| d.starts_with(b"PK\x07\x08"))
-        {
-            next += 16;
+        if entries.is_empty() && !data.starts_with(LOCAL) {
+            return None;
         }
-        match usize::try_from(next) {
-            Ok(n) if n > at => at = n,
-            _ => break,
-        }
+        Some(Index {
+            entries,
+            overlaps,
+            broken,
+        })
     }
-    if entries.is_empty() && !data.starts_with(LOCAL) {
-        return ControlFlow::Continue(());
+
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
     }
-    for e in &entries {
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Whether more entries overlap than a zip writer ever makes (a bomb).
+    pub fn is_bomb(&self) -> bool {
+        self.overlaps > MAX_OVERLAPS
+    }
+
+    /// Whether the central directory ends early.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Entry `i` of `data`: a directory (`None`), or what to hand out for
+    /// it, its bytes decompressed into `scratch` where they are compressed.
+    pub fn member<'a>(
+        &'a self,
+        i: usize,
+        data: &'a [u8],
+        caps: &Caps,
+        scratch: &'a mut Vec<u8>,
+    ) -> Option<Found<'a>> {
+        let e = &self.entries[i];
+        if e.name.ends_with(b"/") && e.size == 0 {
+            return None;
+        }
+        if e.flags & 1 != 0 {
+            return Some(Found::Encrypted { name: &e.name });
+        }
         if caps
             .deadline
             .is_some_and(|d| std::time::Instant::now() >= d)
         {
-            return visit(Found::Member {
+            return Some(Found::Member {
                 name: &e.name,
                 data: &[],
                 cut: Some(Cut::Time),
             });
         }
-        if e.name.ends_with(b"/") && e.size == 0 {
-            continue;
-        }
-        if e.flags & 1 != 0 {
-            visit(Found::Encrypted { name: &e.name })?;
-            continue;
-        }
         let Some((_, data_at)) = usize::try_from(e.local)
             .ok()
             .and_then(|l| local_entry(data, l))
         else {
-            broken = true;
-            continue;
+            return Some(Found::Broken);
         };
         let end = data_at.saturating_add(usize::try_from(e.packed).unwrap_or(usize::MAX));
         let short = end > data.len();
@@ -317,34 +340,21 @@ pub(super) fn unpack(
                 let n = packed
                     .len()
                     .min(usize::try_from(caps.member).unwrap_or(usize::MAX));
-                let cut = (n < packed.len()).then_some(Cut::Size);
-                (&packed[..n], cut)
+                (&packed[..n], (n < packed.len()).then_some(Cut::Size))
             }
             8 => {
-                let cut = drain(
-                    &mut flate2::read::DeflateDecoder::new(packed),
-                    e.packed,
-                    caps,
-                    scratch,
-                );
+                let mut r = flate2::read::DeflateDecoder::new(packed);
+                let cut = drain(&mut r, e.packed, caps, scratch);
                 (scratch.as_slice(), cut)
             }
             9 => {
-                let cut = drain(
-                    &mut deflate64::Deflate64Decoder::new(packed),
-                    e.packed,
-                    caps,
-                    scratch,
-                );
+                let mut r = deflate64::Deflate64Decoder::new(packed);
+                let cut = drain(&mut r, e.packed, caps, scratch);
                 (scratch.as_slice(), cut)
             }
             12 => {
-                let cut = drain(
-                    &mut bzip2::read::BzDecoder::new(packed),
-                    e.packed,
-                    caps,
-                    scratch,
-                );
+                let mut r = bzip2::read::BzDecoder::new(packed);
+                let cut = drain(&mut r, e.packed, caps, scratch);
                 (scratch.as_slice(), cut)
             }
             14 => {
@@ -352,8 +362,8 @@ pub(super) fn unpack(
                 (scratch.as_slice(), cut)
             }
             93 => {
-                let mut frames = super::stream::Frames::new(packed);
-                let cut = drain(&mut frames, e.packed, caps, scratch);
+                let mut r = super::stream::Frames::new(packed);
+                let cut = drain(&mut r, e.packed, caps, scratch);
                 (scratch.as_slice(), cut)
             }
             95 => {
@@ -367,11 +377,50 @@ pub(super) fn unpack(
         if short && cut.is_none() {
             cut = Some(Cut::Broken);
         }
-        visit(Found::Member {
+        Some(Found::Member {
             name: &e.name,
             data: bytes,
             cut,
-        })?;
+        })
+    }
+}
+
+/// How many entries start inside the data of the one before them (sorted by
+/// where their local headers are), beyond a small tolerance.
+fn overlaps(entries: &[Entry]) -> usize {
+    let mut order: Vec<&Entry> = entries.iter().collect();
+    order.sort_by_key(|e| e.local);
+    order
+        .windows(2)
+        .filter(|w| {
+            let end = w[0]
+                .local
+                .saturating_add(30 + w[0].name.len() as u64)
+                .saturating_add(w[0].packed);
+            w[1].local.saturating_add(OVERLAP_FUDGE) < end
+        })
+        .count()
+}
+
+pub(super) fn unpack(
+    data: &[u8],
+    caps: &Caps,
+    scratch: &mut Vec<u8>,
+    visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some(index) = Index::read(data) else {
+        return ControlFlow::Continue(());
+    };
+    if index.is_bomb() {
+        return visit(Found::Overlap);
+    }
+    let mut broken = index.is_broken();
+    for i in 0..index.len() {
+        match index.member(i, data, caps, scratch) {
+            None => {}
+            Some(Found::Broken) => broken = true,
+            Some(found) => visit(found)?,
+        }
     }
     if broken {
         return visit(Found::Broken);
