@@ -39,9 +39,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
-// `unsafe` lives only in three fenced modules, each allowed where it is
+// `unsafe` lives only in four fenced modules, each allowed where it is
 // declared: `scan::mmap` (leases and maps), `watch::fanotify::sys` (the
-// fanotify calls) and `compile::simd` (the AVX2 probe).
+// fanotify calls), `compile::simd` (the AVX2 probe) and `unpack::spill` (the
+// map of a member's nameless spill file).
 #![deny(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 

@@ -228,6 +228,9 @@ pub fn run(args: &ScanArgs, home_arg: Option<&Path>) -> ExitCode {
     tree.threads = args.threads;
     tree.all_matches = args.all_matches;
     tree.limits = args.limits.limits();
+    // Members too large for memory spill into ward's own state directory
+    // when it exists (the system's temporary directory otherwise).
+    tree.spill_dir = home.as_ref().ok().filter(|h| h.is_dir()).cloned();
     let style = TextStyle {
         escape: io::stdout().is_terminal(),
         infected_only: args.infected,

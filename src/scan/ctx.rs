@@ -10,9 +10,8 @@ use super::budget::Budget;
 use super::{Limit, Limits, Match, MatchKind, SkipReason, Verdict};
 
 /// Decompressed members held in memory at once, along one path of nested
-/// containers, at most. A member past what is left of it is cut off there
-/// and the file reported incomplete (`MaxFileSize`): memory stays bounded
-/// whatever the members claim to be.
+/// containers, at most. A member past what is left of it goes on in a spill
+/// file (`unpack::Scratch`): memory stays bounded whatever the members are.
 pub const MEMBER_MEMORY: u64 = 128 << 20;
 
 /// One file's scan, from its first layer to its verdict.
@@ -76,11 +75,13 @@ impl ScanCtx {
         {
             cap = (max, Limit::MaxFileSize);
         }
-        let memory = MEMBER_MEMORY.saturating_sub(self.held);
-        if memory < cap.0 {
-            cap = (memory, Limit::MaxFileSize);
-        }
         cap
+    }
+
+    /// Most bytes of the next member held in memory; past them it goes on
+    /// in a spill file.
+    pub fn member_memory(&self) -> u64 {
+        MEMBER_MEMORY.saturating_sub(self.held)
     }
 
     /// Record that `limit` kept part of the file unscanned: the first one

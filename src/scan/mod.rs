@@ -205,6 +205,8 @@ struct Options {
     limits: Limits,
     mmap: bool,
     pieces: Option<Arc<rayon::ThreadPool>>,
+    /// Where members too large for memory are spilled.
+    spill_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -222,8 +224,8 @@ struct Scratch {
     /// The matching state of the layer being matched. One is enough: a
     /// layer is matched whole (and the state reset) before its members are.
     state: FileState,
-    /// Decompressed members, one buffer per depth of nesting.
-    members: Vec<Vec<u8>>,
+    /// Decompressed members, one per depth of nesting.
+    members: Vec<unpack::Scratch>,
 }
 
 /// Buffers larger than this are released after use rather than kept per thread.
@@ -239,6 +241,7 @@ impl Scanner {
                 limits: Limits::new(),
                 mmap: true,
                 pieces: None,
+                spill_dir: None,
             },
             scratch: Scratch {
                 members: Vec::new(),
@@ -290,6 +293,15 @@ impl Scanner {
     /// while it waits). [`tree::scan_tree`] scans with a pool of its own.
     pub fn split_large(&mut self, pool: Option<Arc<rayon::ThreadPool>>) -> &mut Self {
         self.opts.pieces = pool;
+        self
+    }
+
+    /// Where a decompressed member past the memory a scan may hold (128 MiB
+    /// along one path of nested containers) goes on: a file with no name
+    /// (`O_TMPFILE`) in `dir`, mapped to be scanned and gone when done
+    /// (default: the system's temporary directory).
+    pub fn spill_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
+        self.opts.spill_dir = dir;
         self
     }
 
@@ -366,12 +378,16 @@ impl Scanner {
         }
         let depth = layer.depth as usize;
         if self.scratch.members.len() <= depth {
-            self.scratch.members.resize_with(depth + 1, Vec::new);
+            let dir = self.opts.spill_dir.as_deref();
+            self.scratch
+                .members
+                .resize_with(depth + 1, || unpack::Scratch::in_dir(dir));
         }
         let mut scratch = std::mem::take(&mut self.scratch.members[depth]);
         let (cap, cap_limit) = ctx.member_cap();
         let caps = unpack::Caps {
             member: cap,
+            memory: ctx.member_memory(),
             ratio: ctx.limits.max_ratio,
             deadline: ctx.deadline(),
         };
@@ -379,7 +395,7 @@ impl Scanner {
             self.take_member(ctx, layer, kind, cap_limit, found)
         });
         if scratch.capacity() > KEEP_BUFFER {
-            scratch = Vec::new();
+            scratch.release();
         }
         self.scratch.members[depth] = scratch;
     }
@@ -477,7 +493,10 @@ impl Scanner {
             (0..index.len())
                 .into_par_iter()
                 .map_init(
-                    || (worker.helper(), Vec::new()),
+                    || {
+                        let dir = worker.opts.spill_dir.as_deref();
+                        (worker.helper(), unpack::Scratch::in_dir(dir))
+                    },
                     |(sc, scratch), i| {
                         let done = (
                             files.load(Ordering::Relaxed),
@@ -491,6 +510,7 @@ impl Scanner {
                         let (cap, cap_limit) = sub.member_cap();
                         let caps = unpack::Caps {
                             member: cap,
+                            memory: sub.member_memory(),
                             ratio: sub.limits.max_ratio,
                             deadline: sub.deadline(),
                         };
@@ -504,7 +524,7 @@ impl Scanner {
                             stop.store(true, Ordering::Relaxed);
                         }
                         if scratch.capacity() > KEEP_BUFFER {
-                            *scratch = Vec::new();
+                            scratch.release();
                         }
                         let part = sub.part(start);
                         files.fetch_add(part.files, Ordering::Relaxed);

@@ -32,8 +32,11 @@ pub struct TreeOptions {
     pub threads: usize,
     /// Report every matching signature.
     pub all_matches: bool,
-    /// The limits on scanning one file (default: none).
+    /// The limits on scanning one file (default: [`Limits::default`]).
     pub limits: Limits,
+    /// Where members too large for memory are spilled (see
+    /// [`Scanner::spill_dir`]; default: the system's temporary directory).
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 /// Scan everything `walk` yields in parallel, calling `on_event` on the calling
@@ -117,6 +120,7 @@ pub fn scan_tree_with<R: From<FileReport> + Send>(
                 let mut sc = Scanner::new(set);
                 sc.all_matches(opts.all_matches)
                     .limits(opts.limits)
+                    .spill_dir(opts.spill_dir.clone())
                     .split_large(Some(pool));
                 for batch in work_rx {
                     let events = batch

@@ -9,10 +9,13 @@
 //! bytes there are; every decompression stops at [`Caps::member`] bytes, at a
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
+#[allow(unsafe_code)]
+mod spill;
 mod stream;
 mod tar;
 mod zip;
 
+pub use spill::Scratch;
 pub use zip::Index as ZipIndex;
 
 use std::io::{self, Read};
@@ -91,6 +94,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
 pub struct Caps {
     /// Most bytes taken out of one member; the rest is cut off.
     pub member: u64,
+    /// Most bytes of a member held in memory; past them it goes on in a
+    /// spill file (see [`Scratch`]).
+    pub memory: u64,
     /// Most bytes out per byte in, for one member, once past [`RATIO_FLOOR`]
     /// bytes out (a bomb guard; 0 = none).
     pub ratio: u64,
@@ -148,7 +154,7 @@ pub fn unpack(
     kind: Kind,
     data: &[u8],
     caps: &Caps,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
     visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
 ) {
     let _ = match kind {
@@ -167,9 +173,8 @@ pub(crate) fn drain(
     reader: &mut dyn Read,
     packed: u64,
     caps: &Caps,
-    out: &mut Vec<u8>,
+    out: &mut Scratch,
 ) -> Option<Cut> {
-    const CHUNK: usize = 64 << 10;
     out.clear();
     let ratio_cap = match caps.ratio {
         0 => u64::MAX,
@@ -178,7 +183,7 @@ pub(crate) fn drain(
     let cap = caps.member.min(ratio_cap);
     let mut chunks = 0u32;
     loop {
-        if out.len() as u64 >= cap {
+        if out.len() >= cap {
             // One byte more tells a member that ends here from a longer one.
             let mut probe = [0u8; 1];
             return match reader.read(&mut probe) {
@@ -192,20 +197,26 @@ pub(crate) fn drain(
         if chunks.is_multiple_of(16) && caps.deadline.is_some_and(|d| Instant::now() >= d) {
             return Some(Cut::Time);
         }
-        let want = (cap - out.len() as u64).min(CHUNK as u64) as usize;
-        let at = out.len();
-        out.resize(at + want, 0);
-        match reader.read(&mut out[at..]) {
-            Ok(0) => {
-                out.truncate(at);
-                return None;
-            }
-            Ok(n) => out.truncate(at + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => out.truncate(at),
-            Err(_) => {
-                out.truncate(at);
-                return Some(Cut::Broken);
-            }
+        let want = (cap - out.len()).min(CHUNK as u64) as usize;
+        match out.fill_from(reader, want, caps.memory) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // No room for a spill file: as if the member ended at the cap.
+            Err(e) if e.kind() == io::ErrorKind::StorageFull => return Some(Cut::Size),
+            Err(_) => return Some(Cut::Broken),
         }
+    }
+}
+
+/// Bytes asked of a decoder at once.
+const CHUNK: usize = 64 << 10;
+
+/// A drained member's bytes, with why they are incomplete; a spill file that
+/// cannot be mapped leaves the member empty and cut.
+pub(crate) fn taken(scratch: &mut Scratch, cut: Option<Cut>) -> (&[u8], Option<Cut>) {
+    match scratch.finish() {
+        Ok(bytes) => (bytes, cut),
+        Err(_) => (&[], Some(Cut::Size)),
     }
 }

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::ops::ControlFlow;
 
-use super::{Caps, Cut, Found, Kind, drain};
+use super::{Caps, Cut, Found, Kind, Scratch, drain, taken};
 
 /// Memory an LZMA or xz decoder may ask for (its dictionary), in KiB.
 pub(super) const DICT_LIMIT_KB: u32 = 256 << 10;
@@ -28,7 +28,7 @@ pub(super) fn unpack(
     kind: Kind,
     data: &[u8],
     caps: &Caps,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
     visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let packed = data.len() as u64;
@@ -66,12 +66,13 @@ pub(super) fn unpack(
     };
     // A stream that breaks before giving a byte was no stream of this kind
     // (the magic number matched by chance): nothing was inside.
-    if cut == Some(Cut::Broken) && scratch.is_empty() {
+    if cut == Some(Cut::Broken) && scratch.len() == 0 {
         return ControlFlow::Continue(());
     }
+    let (data, cut) = taken(scratch, cut);
     visit(Found::Member {
         name: &name,
-        data: scratch,
+        data,
         cut,
     })
 }

@@ -5,7 +5,7 @@
 use std::io::{Cursor, Read};
 use std::ops::ControlFlow;
 
-use super::{Caps, Cut, Found, drain};
+use super::{Caps, Cut, Found, Scratch, drain, taken};
 
 /// Whether `data` starts with a tar header: the ustar magic (POSIX or GNU)
 /// and a header checksum that adds up.
@@ -43,7 +43,7 @@ pub(super) fn is_tar(data: &[u8]) -> bool {
 pub(super) fn unpack(
     data: &[u8],
     caps: &Caps,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
     visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let mut archive = tar::Archive::new(Cursor::new(data));
@@ -74,9 +74,10 @@ pub(super) fn unpack(
         let (size, pos) = (entry.size(), entry.raw_file_position());
         if kind.is_gnu_sparse() {
             let cut = drain(&mut entry as &mut dyn Read, size, caps, scratch);
+            let (data, cut) = taken(scratch, cut);
             visit(Found::Member {
                 name: &name,
-                data: scratch,
+                data,
                 cut,
             })?;
             continue;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
-use super::{Caps, Cut, Found, drain};
+use super::{Caps, Cut, Found, Scratch, drain, taken};
 
 const LOCAL: &[u8; 4] = b"PK\x03\x04";
 const CENTRAL: &[u8; 4] = b"PK\x01\x02";
@@ -307,7 +307,7 @@ impl Index {
         i: usize,
         data: &'a [u8],
         caps: &Caps,
-        scratch: &'a mut Vec<u8>,
+        scratch: &'a mut Scratch,
     ) -> Option<Found<'a>> {
         let e = &self.entries[i];
         if e.name.ends_with(b"/") && e.size == 0 {
@@ -345,32 +345,32 @@ impl Index {
             8 => {
                 let mut r = flate2::read::DeflateDecoder::new(packed);
                 let cut = drain(&mut r, e.packed, caps, scratch);
-                (scratch.as_slice(), cut)
+                taken(scratch, cut)
             }
             9 => {
                 let mut r = deflate64::Deflate64Decoder::new(packed);
                 let cut = drain(&mut r, e.packed, caps, scratch);
-                (scratch.as_slice(), cut)
+                taken(scratch, cut)
             }
             12 => {
                 let mut r = bzip2::read::BzDecoder::new(packed);
                 let cut = drain(&mut r, e.packed, caps, scratch);
-                (scratch.as_slice(), cut)
+                taken(scratch, cut)
             }
             14 => {
                 let cut = lzma(packed, e, caps, scratch);
-                (scratch.as_slice(), cut)
+                taken(scratch, cut)
             }
             93 => {
                 let mut r = super::stream::Frames::new(packed);
                 let cut = drain(&mut r, e.packed, caps, scratch);
-                (scratch.as_slice(), cut)
+                taken(scratch, cut)
             }
             95 => {
                 let mut r =
                     lzma_rust2::XzReader::new_mem_limit(packed, true, super::stream::DICT_LIMIT_KB);
                 let cut = drain(&mut r, e.packed, caps, scratch);
-                (scratch.as_slice(), cut)
+                taken(scratch, cut)
             }
             _ => (&[][..], Some(Cut::Unsupported)),
         };
@@ -405,7 +405,7 @@ fn overlaps(entries: &[Entry]) -> usize {
 pub(super) fn unpack(
     data: &[u8],
     caps: &Caps,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
     visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let Some(index) = Index::read(data) else {
@@ -430,7 +430,7 @@ pub(super) fn unpack(
 
 /// Method 14: a 4-byte LZMA SDK version and properties size, the 5 property
 /// bytes, then the raw stream (ended by a marker when flag bit 1 is set).
-fn lzma(packed: &[u8], e: &Entry, caps: &Caps, out: &mut Vec<u8>) -> Option<Cut> {
+fn lzma(packed: &[u8], e: &Entry, caps: &Caps, out: &mut Scratch) -> Option<Cut> {
     let props_len = usize::from(u16_at(packed, 2).unwrap_or(0));
     let (Some(props), Some(dict)) = (packed.get(4).copied(), u32_at(packed, 5)) else {
         return Some(Cut::Broken);

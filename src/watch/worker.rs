@@ -59,7 +59,7 @@ fn scan_path(shared: &Shared, slot: &mut Option<(u64, Scanner)>, path: &Path) {
     let key = FileKey::of(&target.opened().file).ok();
     let limits = shared.opts.limits;
     let (generation, scanner) = shared.sigs.scanner(slot, |sc| {
-        sc.limits(limits);
+        sc.limits(limits).spill_dir(Some(shared.skip.clone()));
     });
     let cached = key.and_then(|k| shared.cache.get(&k, generation));
     match (&cached, shared.opts.action) {
@@ -142,7 +142,7 @@ fn allowed_meanwhile(shared: &Shared, slot: &mut Option<(u64, Scanner)>, target:
     let key = FileKey::of(&target.opened().file).ok();
     let limits = shared.opts.limits;
     let (generation, scanner) = shared.sigs.scanner(slot, |sc| {
-        sc.limits(limits);
+        sc.limits(limits).spill_dir(Some(shared.skip.clone()));
     });
     match scanner.scan_opened(target.opened(), target.path()).verdict {
         Verdict::Clean => {

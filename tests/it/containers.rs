@@ -189,10 +189,15 @@ fn a_file_stopped_at_a_limit_is_never_clean() {
     let cases: [(&str, &[&str], &str); 6] = [
         ("many.zip", &["--max-files", "5"], "MaxFiles"),
         ("deep.zip", &["--max-recursion", "3"], "MaxRecursion"),
-        ("big-member.zip", &["--max-scansize", "1M"], "MaxScanSize"),
+        // One thread: side by side, the next member would be under way.
+        (
+            "big-member.zip",
+            &["--max-scansize", "1M", "-j", "1"],
+            "MaxScanSize",
+        ),
         ("encrypted.zip", &[], "Encrypted"),
         ("truncated-clean.gz", &[], "Broken"),
-        ("zeros.gz", &[], "MaxFileSize"),
+        ("zeros.gz", &["--max-scansize", "50M"], "MaxScanSize"),
     ];
     for (name, args, limit) in cases {
         let (code, f) = incomplete(name, args);
@@ -232,6 +237,76 @@ fn a_file_stopped_at_a_limit_is_never_clean() {
 }
 
 #[test]
+fn a_member_past_the_memory_cap_is_scanned_whole_through_a_spill_file() {
+    // 200 MiB of zeros and then the marker, in a tar.gz: past the 128 MiB a
+    // scan holds in memory, the member goes on in a nameless file in ward's
+    // state directory, and is scanned to its end.
+    let home = tempfile::tempdir().unwrap();
+    let (code, out, peak_kib) = run_sampling_memory(
+        ward()
+            .arg("--home")
+            .arg(home.path())
+            .args(["scan", "--json", "--no-summary", "-d"])
+            .arg(fixture("marker.ndb"))
+            .arg(fixture("big.tar.gz")),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    let f: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(found(&f), ["Marker"], "{f}");
+    // Found in the decompressed tar (the gzip stream has no stored name),
+    // whose bytes hold the member's: the first match ends the scan.
+    assert_eq!(
+        f["matches"][0]["container"],
+        serde_json::json!(["big.tar.gz", ""])
+    );
+    assert!(peak_kib < 256 << 10, "peak RssAnon {peak_kib} KiB");
+    // The spill file never had a name: nothing is left behind.
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
+}
+
+/// Run `cmd` to its end, reading its standard output, and sample its
+/// anonymous resident memory (`RssAnon`: the heap, not the page cache of
+/// files it maps) every few milliseconds: its exit code, output and peak KiB.
+fn run_sampling_memory(cmd: &mut std::process::Command) -> (Option<i32>, String, u64) {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = crate::util::Drain::new(child.stdout.take().unwrap());
+    let status_file = format!("/proc/{}/status", child.id());
+    let start = std::time::Instant::now();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "still running after 60 s"
+        );
+        let anon = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("RssAnon:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0);
+        peak = peak.max(anon);
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let text = out.finish(Duration::from_secs(10), "ward's output");
+    (
+        status.code(),
+        String::from_utf8_lossy(&text).into_owned(),
+        peak,
+    )
+}
+
+#[test]
 fn bombs_end_within_their_limits() {
     let names = [
         "zeros.gz",
@@ -241,36 +316,41 @@ fn bombs_end_within_their_limits() {
         "truncated.gz",
         "lying.zip",
     ];
-    let m = run_measured(
-        ward()
-            .args(["scan", "--json", "--no-summary", "-j", "1", "-d"])
-            .arg(fixture("marker.ndb"))
-            .args(names.iter().map(|n| fixture(n))),
-        Duration::from_secs(60),
-    );
-    assert_eq!(m.code(), Some(1), "{}", m.stderr());
-    let files: Vec<Value> = m
-        .stdout()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let status = |n: &str| {
-        let f = file(&files, n);
-        (
-            f["status"].as_str().unwrap().to_owned(),
-            f["incomplete"].clone(),
-            found(f),
-        )
-    };
-    assert_eq!(status("zeros.gz").1, "MaxFileSize");
-    assert_eq!(status("42.zip").1, "MaxScanSize");
-    assert_eq!(status("entries100k.zip").1, "MaxFiles");
-    assert_eq!(status("overlap.zip").2, ["Heuristics.Zip.OverlappingFiles"]);
-    // What came out before the damage is scanned: a match there wins.
-    assert_eq!(status("truncated.gz").2, ["Marker"]);
-    assert_eq!(status("lying.zip").2, ["Marker"]);
-    // 2 GiB of zeros, 4 GiB of nested zips: memory stays bounded.
-    assert!(m.max_rss_kib < 256 << 10, "peak RSS {} KiB", m.max_rss_kib);
+    let spill = tempfile::tempdir().unwrap();
+    for threads in ["1", "2"] {
+        let (code, out, peak_kib) = run_sampling_memory(
+            ward()
+                .args(["--home"])
+                .arg(spill.path())
+                .args(["scan", "--json", "--no-summary", "-j", threads, "-d"])
+                .arg(fixture("marker.ndb"))
+                .args(names.iter().map(|n| fixture(n))),
+        );
+        assert_eq!(code, Some(1), "{out}");
+        let files: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let status = |n: &str| {
+            let f = file(&files, n);
+            (f["incomplete"].clone(), found(f))
+        };
+        // 2 GiB of zeros: 400 MiB taken out (past 128 MiB through a spill
+        // file), then the scan size is reached.
+        assert_eq!(status("zeros.gz").0, "MaxScanSize");
+        assert_eq!(status("42.zip").0, "MaxScanSize");
+        assert_eq!(status("entries100k.zip").0, "MaxFiles");
+        assert_eq!(status("overlap.zip").1, ["Heuristics.Zip.OverlappingFiles"]);
+        // What came out before the damage is scanned: a match there wins.
+        assert_eq!(status("truncated.gz").1, ["Marker"]);
+        assert_eq!(status("lying.zip").1, ["Marker"]);
+        // The heap stays bounded whatever the members claim or expand to.
+        assert!(
+            peak_kib < 256 << 10,
+            "-j {threads}: peak RssAnon {peak_kib} KiB"
+        );
+        eprintln!("bombs, -j {threads}: peak RssAnon {peak_kib} KiB");
+    }
 }
 
 #[test]
@@ -354,7 +434,7 @@ fn unpack_all(data: &[u8], caps: &ward::unpack::Caps, depth: u32) -> usize {
     if depth > 4 {
         return 0;
     }
-    let mut scratch = Vec::new();
+    let mut scratch = ward::unpack::Scratch::default();
     let mut n = 0;
     ward::unpack::unpack(kind, data, caps, &mut scratch, &mut |found| {
         if let ward::unpack::Found::Member { data, .. } = found {
@@ -375,6 +455,7 @@ fn damaged_containers_never_panic_nor_pass_their_caps() {
     // cut short, spliced; each unpacked (recursively) under small caps.
     let caps = ward::unpack::Caps {
         member: 1 << 20,
+        memory: 64 << 10,
         ratio: 100,
         deadline: Some(std::time::Instant::now() + Duration::from_secs(120)),
     };

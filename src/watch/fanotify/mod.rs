@@ -525,7 +525,9 @@ impl Blocker {
             // it is held a truncation waits for the scan, so the map cannot
             // fault. Without a lease the file is read, or left unverified.
             let (generation, sc) = shared.sigs.scanner(&mut slot, |sc| {
-                sc.mmap(true).limits(limits);
+                sc.mmap(true)
+                    .limits(limits)
+                    .spill_dir(Some(shared.skip.clone()));
             });
             let report = sc.scan_opened(&opened, &job.pending.path);
             self.verdict(shared, &job, &opened.file, generation, report.verdict);
