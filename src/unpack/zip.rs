@@ -57,19 +57,18 @@ struct Entry {
 /// The central directory: (offset in `data`, its size, entries, shift of
 /// every recorded offset).
 fn find_end(data: &[u8]) -> Option<(usize, usize, u64, u64)> {
+    // The end record is in the last 64 KiB + 22 bytes (its comment is at
+    // most 65,535 bytes). Every file scanned is asked, so the search is a
+    // vectorised one, from the end.
     let from = data.len().saturating_sub(22 + 0xffff);
-    let mut at = data.len().checked_sub(22)?;
-    loop {
-        if data[at..].starts_with(END)
-            && let Some(found) = read_end(data, at)
-        {
+    let mut window = &data[from..];
+    while let Some(i) = memchr::memmem::rfind(window, END) {
+        if let Some(found) = read_end(data, from + i) {
             return Some(found);
         }
-        if at == from {
-            return None;
-        }
-        at -= 1;
+        window = &window[..i];
     }
+    None
 }
 
 fn read_end(data: &[u8], at: usize) -> Option<(usize, usize, u64, u64)> {
