@@ -16,7 +16,10 @@ use rustix::fs::{CWD, Mode, OFlags};
 /// memory cap, then in a spill file.
 #[derive(Default)]
 pub struct Scratch {
+    /// Initialised up to its length, of which the first `len` bytes are the
+    /// member's: growing it zeroes new bytes once, never on reuse.
     buf: Vec<u8>,
+    len: usize,
     spill: Option<Spill>,
     /// Where spill files are made (default: the system's temporary directory).
     dir: Option<PathBuf>,
@@ -31,7 +34,7 @@ struct Spill {
 impl std::fmt::Debug for Scratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scratch")
-            .field("buffered", &self.buf.len())
+            .field("buffered", &self.len)
             .field("spilled", &self.spill.as_ref().map(|s| s.len))
             .finish()
     }
@@ -48,13 +51,13 @@ impl Scratch {
 
     /// Start a new member.
     pub(crate) fn clear(&mut self) {
-        self.buf.clear();
+        self.len = 0;
         self.spill = None;
     }
 
     /// Bytes taken so far.
     pub(crate) fn len(&self) -> u64 {
-        self.buf.len() as u64 + self.spill.as_ref().map_or(0, |s| s.len)
+        self.len as u64 + self.spill.as_ref().map_or(0, |s| s.len)
     }
 
     /// Whether the member is in a spill file.
@@ -70,16 +73,22 @@ impl Scratch {
             s.len += bytes.len() as u64;
             return Ok(());
         }
-        if self.buf.len() as u64 + bytes.len() as u64 <= memory {
-            self.buf.extend_from_slice(bytes);
+        if (self.len + bytes.len()) as u64 <= memory {
+            let end = self.len + bytes.len();
+            if self.buf.len() < end {
+                self.buf.resize(end, 0);
+            }
+            self.buf[self.len..end].copy_from_slice(bytes);
+            self.len = end;
             return Ok(());
         }
         let mut file = tmpfile(self.dir.as_deref())?;
-        file.write_all(&self.buf)?;
+        file.write_all(&self.buf[..self.len])?;
         file.write_all(bytes)?;
-        let len = self.buf.len() as u64 + bytes.len() as u64;
+        let len = (self.len + bytes.len()) as u64;
         // Its memory goes back at once: the member is on disk from now on.
         self.buf = Vec::new();
+        self.len = 0;
         self.spill = Some(Spill {
             file,
             len,
@@ -91,7 +100,7 @@ impl Scratch {
     /// The member's bytes: the buffer, or the spill file mapped.
     pub(crate) fn finish(&mut self) -> io::Result<&[u8]> {
         let Some(s) = &mut self.spill else {
-            return Ok(&self.buf);
+            return Ok(&self.buf[..self.len]);
         };
         if s.len == 0 {
             return Ok(&[]);
@@ -117,12 +126,15 @@ impl Scratch {
         want: usize,
         memory: u64,
     ) -> io::Result<usize> {
-        if self.spill.is_none() && (self.buf.len() + want) as u64 <= memory {
-            let at = self.buf.len();
-            self.buf.resize(at + want, 0);
-            let n = reader.read(&mut self.buf[at..]);
-            self.buf.truncate(at + *n.as_ref().unwrap_or(&0));
-            return n;
+        if self.spill.is_none() && (self.len + want) as u64 <= memory {
+            let end = self.len + want;
+            if self.buf.len() < end {
+                // Room for the next reads too: grown (and zeroed) rarely.
+                self.buf.resize(end.max(2 * self.buf.len()).min(memory as usize), 0);
+            }
+            let n = reader.read(&mut self.buf[self.len..end])?;
+            self.len += n;
+            return Ok(n);
         }
         let mut chunk = vec![0u8; want];
         let n = reader.read(&mut chunk)?;
@@ -138,6 +150,7 @@ impl Scratch {
     /// Drop the buffer's memory.
     pub(crate) fn release(&mut self) {
         self.buf = Vec::new();
+        self.len = 0;
         self.spill = None;
     }
 }
