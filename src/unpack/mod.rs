@@ -9,6 +9,7 @@
 //! bytes there are; every decompression stops at [`Caps::member`] bytes, at a
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
+mod cpio;
 mod stream;
 mod tar;
 mod zip;
@@ -35,6 +36,8 @@ pub enum Kind {
     Zstd,
     /// tar archive (ustar, GNU, pax).
     Tar,
+    /// cpio archive (new ASCII, CRC, portable ASCII, old binary).
+    Cpio,
 }
 
 impl Kind {
@@ -49,6 +52,7 @@ impl Kind {
             Kind::Lzma => "LZMA",
             Kind::Zstd => "Zstd",
             Kind::Tar => "Tar",
+            Kind::Cpio => "CPIO",
         }
     }
 }
@@ -71,6 +75,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
             || data[4..10] == *b"\x17\x72\x45\x38\x50\x90")
     {
         return Some(Kind::Bzip2);
+    }
+    if cpio::is_cpio(data) {
+        return Some(Kind::Cpio);
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
@@ -152,6 +159,7 @@ pub fn unpack(
     let _ = match kind {
         Kind::Zip => zip::unpack(data, caps, scratch, visit),
         Kind::Tar => tar::unpack(data, caps, scratch, visit),
+        Kind::Cpio => cpio::unpack(data, caps, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }
