@@ -9,6 +9,7 @@
 //! bytes there are; every decompression stops at [`Caps::member`] bytes, at a
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
+mod ar;
 mod cpio;
 mod stream;
 mod tar;
@@ -38,6 +39,8 @@ pub enum Kind {
     Tar,
     /// cpio archive (new ASCII, CRC, portable ASCII, old binary).
     Cpio,
+    /// ar archive (GNU, BSD), a Debian package among them.
+    Ar,
 }
 
 impl Kind {
@@ -53,6 +56,7 @@ impl Kind {
             Kind::Zstd => "Zstd",
             Kind::Tar => "Tar",
             Kind::Cpio => "CPIO",
+            Kind::Ar => "AR",
         }
     }
 }
@@ -78,6 +82,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if cpio::is_cpio(data) {
         return Some(Kind::Cpio);
+    }
+    if ar::is_ar(data) {
+        return Some(Kind::Ar);
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
@@ -160,6 +167,7 @@ pub fn unpack(
         Kind::Zip => zip::unpack(data, caps, scratch, visit),
         Kind::Tar => tar::unpack(data, caps, scratch, visit),
         Kind::Cpio => cpio::unpack(data, caps, visit),
+        Kind::Ar => ar::unpack(data, caps, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }
