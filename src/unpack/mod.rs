@@ -11,6 +11,7 @@
 
 mod ar;
 mod cpio;
+mod rpm;
 mod stream;
 mod tar;
 mod zip;
@@ -41,6 +42,8 @@ pub enum Kind {
     Cpio,
     /// ar archive (GNU, BSD), a Debian package among them.
     Ar,
+    /// RPM package.
+    Rpm,
 }
 
 impl Kind {
@@ -57,6 +60,7 @@ impl Kind {
             Kind::Tar => "Tar",
             Kind::Cpio => "CPIO",
             Kind::Ar => "AR",
+            Kind::Rpm => "RPM",
         }
     }
 }
@@ -85,6 +89,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if ar::is_ar(data) {
         return Some(Kind::Ar);
+    }
+    if rpm::is_rpm(data) {
+        return Some(Kind::Rpm);
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
@@ -168,6 +175,7 @@ pub fn unpack(
         Kind::Tar => tar::unpack(data, caps, scratch, visit),
         Kind::Cpio => cpio::unpack(data, caps, visit),
         Kind::Ar => ar::unpack(data, caps, visit),
+        Kind::Rpm => rpm::unpack(data, caps, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }
