@@ -21,6 +21,13 @@ const MAX_TAGS: u32 = 0xffff;
 const MAX_DATA: u32 = 0x0fff_ffff;
 /// The largest type an index entry may have (`RPM_I18NSTRING_TYPE`).
 const MAX_TYPE: u32 = 9;
+/// Signature tags for the size of the main header and the compressed
+/// payload together (`RPMSIGTAG_SIZE`, an INT32, and `RPMSIGTAG_LONGSIZE`,
+/// an INT64), and those types.
+const SIGTAG_SIZE: u32 = 1000;
+const SIGTAG_LONGSIZE: u32 = 270;
+const INT32: u32 = 4;
+const INT64: u32 = 5;
 
 fn u16_at(d: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?))
@@ -67,6 +74,23 @@ fn header_end(data: &[u8], at: usize) -> Option<usize> {
     Some(end)
 }
 
+/// The size of the main header and the payload together, as the signature
+/// header at `at` (checked by [`header_end`]) records it, if it does.
+fn signed_size(data: &[u8], at: usize) -> Option<u64> {
+    let tags = u32_at(data, at + 8)? as usize;
+    let store = at + 16 + 16 * tags;
+    data[at + 16..store].chunks_exact(16).find_map(|e| {
+        let value = store + u32_at(e, 8)? as usize;
+        match (u32_at(e, 0)?, u32_at(e, 4)?) {
+            (SIGTAG_SIZE, INT32) => u32_at(data, value).map(u64::from),
+            (SIGTAG_LONGSIZE, INT64) => Some(u64::from_be_bytes(
+                data.get(value..value + 8)?.try_into().ok()?,
+            )),
+            _ => None,
+        }
+    })
+}
+
 pub(super) fn unpack(
     data: &[u8],
     caps: &Caps,
@@ -85,7 +109,10 @@ pub(super) fn unpack(
     };
     let name = &data[10..76];
     let name = name.split(|&b| b == 0).next().unwrap_or(name);
-    let (bytes, cut) = stored(data, payload, (data.len() - payload) as u64, caps);
+    // The payload runs to the end; shorter than signed, it was cut off.
+    let there = (data.len() - payload) as u64;
+    let signed = signed_size(data, LEAD).map(|n| n.saturating_sub((payload - main) as u64));
+    let (bytes, cut) = stored(data, payload, signed.unwrap_or(0).max(there), caps);
     visit(Found::Member {
         name,
         data: bytes,
@@ -167,6 +194,23 @@ mod tests {
         let caps = Caps { member: 3, ..CAPS };
         assert_eq!(members(&p, &caps)[0].1, b"\x1f\x8b\x08");
         assert_eq!(members(&p, &caps)[0].2, Some(Cut::Size));
+    }
+
+    #[test]
+    fn a_payload_shorter_than_signed_is_cut() {
+        let p = package(b"payload");
+        let main = p.windows(4).rposition(|w| w == HEADER_MAGIC).unwrap();
+        for (signed, cut) in [
+            (p.len() - main, None),
+            (p.len() - main + 1, Some(Cut::Broken)),
+        ] {
+            // The signature's one entry becomes SIZE, an INT32.
+            let mut p = p.clone();
+            p[LEAD + 20..LEAD + 24].copy_from_slice(&INT32.to_be_bytes());
+            p[LEAD + 32..LEAD + 36].copy_from_slice(&(signed as u32).to_be_bytes());
+            assert_eq!(members(&p, &CAPS)[0].1, b"payload");
+            assert_eq!(members(&p, &CAPS)[0].2, cut, "{signed}");
+        }
     }
 
     #[test]
