@@ -7,6 +7,7 @@ mod cli;
 mod depth;
 mod hostile;
 mod matcher;
+mod packages;
 mod prop;
 mod quarantine;
 mod reference;
