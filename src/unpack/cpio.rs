@@ -145,12 +145,30 @@ fn octal(digits: &[u8]) -> Option<u64> {
 }
 
 /// Whether `data` starts with a cpio header: a magic number, well-formed
-/// fields, a file type that exists, a name that fits and ends in NUL.
+/// fields, a file type that exists, a name that fits and ends in NUL. The
+/// old binary format's magic number is two bytes, so there the first entry
+/// must also fit and be followed by another header's magic number.
 pub(super) fn is_cpio(data: &[u8]) -> bool {
-    let Some(h) = Format::of(data).and_then(|f| header(f, data, 0)) else {
+    let Some(format) = Format::of(data) else {
         return false;
     };
-    FILE_TYPES.contains(&(h.mode & S_IFMT)) || (h.mode == 0 && h.name == TRAILER)
+    let Some(h) = header(format, data, 0) else {
+        return false;
+    };
+    if h.name == TRAILER {
+        return true;
+    }
+    if !FILE_TYPES.contains(&(h.mode & S_IFMT)) {
+        return false;
+    }
+    match format {
+        Format::Newc | Format::Odc => true,
+        Format::BinLe | Format::BinBe => usize::try_from(h.size)
+            .ok()
+            .and_then(|size| align_up(h.at.checked_add(size)?, 2))
+            .and_then(|next| data.get(next..))
+            .is_some_and(|next| Format::of(next) == Some(format)),
+    }
 }
 
 /// The bytes of a stored member: `size` bytes of `data` from `start`, as
@@ -370,6 +388,10 @@ mod tests {
         let mut a = archive(Format::BinLe, &entries());
         a[26 + 3] = b'!';
         assert!(!is_cpio(&a));
+        // An old binary archive cut inside its first member.
+        let a = archive(Format::BinBe, &[(b"x", 0o100_644, b"data")]);
+        assert!(is_cpio(&a));
+        assert!(!is_cpio(&a[..30]));
         // A file type that does not exist.
         let a = archive(Format::Newc, &[(b"x", 0o170_644, b"")]);
         assert!(!is_cpio(&a));
