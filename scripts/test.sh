@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ward's test suite on a fresh Debian machine: installs what the tests need
-# (ClamAV and its test files, for the differential and clam.exe tests), then runs
-# formatting, lint and every test.
+# (ClamAV and its test files, for the differential and clam.exe tests; cpio and
+# xz, for the package fixtures), then runs formatting, lint and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,12 @@ command -v clamscan >/dev/null || need+=(clamav)
 command -v strace >/dev/null || need+=(strace) # fsync order of new directories
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v mount >/dev/null || need+=(mount)     # a tmpfs of a test's own
+<<<<<<< HEAD
 [ -x /usr/bin/python3 ] || need+=(python3)    # container fixtures (tests/fixtures)
+=======
+command -v cpio >/dev/null || need+=(cpio)       # cpio archives in every format
+command -v xz >/dev/null || need+=(xz-utils)     # an rpm payload compressed by xz
+>>>>>>> pkgs
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -19,11 +19,17 @@ fuzz_target!(|data: &[u8]| {
     sealed.extend_from_slice(data);
     for input in [data, &sealed[..]] {
         let mut db = Database::new();
-        if db.load_bytes(Format::Compiled, Path::new("fuzz.wdb"), input).is_ok() {
+        if db
+            .load_bytes(Format::Compiled, Path::new("fuzz.wdb"), input)
+            .is_ok()
+        {
             // Whatever decodes re-encodes to the same payload.
             let again = ward::sig::wdb::encode(&db);
             let mut back = Database::new();
-            assert!(back.load_bytes(Format::Compiled, Path::new("again.wdb"), &again).is_ok());
+            assert!(
+                back.load_bytes(Format::Compiled, Path::new("again.wdb"), &again)
+                    .is_ok()
+            );
             ward_fuzz::compile_and_scan(&db, &[data]);
         }
     }

@@ -1,9 +1,14 @@
 //! Shared pieces of ward's fuzz targets: compiling and scanning whatever loaded,
 //! a byte reader that turns fuzz input into choices, a generator of small
-//! signature sets and haystacks, and a naive reference matcher for the
-//! `differential` target.
+//! signature sets and haystacks, a naive reference matcher for the
+//! `differential` target, and unpacking containers with checks on what comes
+//! out.
 
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use ward::unpack::{Caps, Found, Kind, Scratch, detect, unpack};
 
 use ward::sig::{Node, Offset, Tok};
 use ward::{Database, Scanner, SignatureSet};
@@ -35,6 +40,79 @@ pub fn compile_and_scan(db: &Database, hays: &[&[u8]]) {
             assert!(b.contains(m), "{m:?} found first but not among all {b:?}");
         }
     }
+}
+
+/// Unpack `data` as `kind`, a format whose members are stored in place:
+/// every member must be a slice of `data` no longer than `caps.member`.
+/// Returns how many members came out.
+pub fn unpack_in_place(kind: Kind, data: &[u8], caps: &Caps) -> usize {
+    let whole = data.as_ptr_range();
+    let mut members = 0;
+    unpack(kind, data, caps, &mut Scratch::default(), &mut |found| {
+        if let Found::Member { name, data: m, cut } = found {
+            members += 1;
+            assert!(
+                m.len() as u64 <= caps.member,
+                "{} bytes past the cap",
+                m.len()
+            );
+            let r = m.as_ptr_range();
+            assert!(
+                m.is_empty() || (whole.start <= r.start && r.end <= whole.end),
+                "member {name:?} ({cut:?}) is not a slice of the container"
+            );
+        }
+        ControlFlow::Continue(())
+    });
+    members
+}
+
+/// The container layer as the scanner drives it: `detect`, then `unpack`,
+/// and each member again, `depth` levels down at most, under caps of a few
+/// MiB and a deadline of a second from now. Every member must be within the
+/// cap, and it all must end soon after the deadline.
+pub fn unpack_nested(data: &[u8], depth: usize) {
+    let start = Instant::now();
+    let caps = Caps {
+        member: 4 << 20,
+        memory: 1 << 20,
+        ratio: 100,
+        deadline: Some(start + Duration::from_secs(1)),
+    };
+    let mut scratch: Vec<Scratch> = (0..=depth).map(|_| Scratch::default()).collect();
+    let mut members = 0;
+    nested(data, &caps, &mut scratch, &mut members);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "unpacking took {took:?}");
+}
+
+/// Members the nested walk takes out in all, at most (the scanner's
+/// default `max_files`).
+const MAX_MEMBERS: usize = 10_000;
+
+fn nested(data: &[u8], caps: &Caps, scratch: &mut [Scratch], members: &mut usize) {
+    let Some(kind) = detect(data) else {
+        return;
+    };
+    let _ = kind.name();
+    let Some((mine, deeper)) = scratch.split_first_mut() else {
+        return;
+    };
+    unpack(kind, data, caps, mine, &mut |found| {
+        if let Found::Member { data: m, .. } = found {
+            assert!(
+                m.len() as u64 <= caps.member,
+                "{} bytes past the cap",
+                m.len()
+            );
+            *members += 1;
+            if *members >= MAX_MEMBERS {
+                return ControlFlow::Break(());
+            }
+            nested(m, caps, deeper, members);
+        }
+        ControlFlow::Continue(())
+    });
 }
 
 /// Reads choices from fuzz input; yields zeros once the input runs out.

@@ -9,6 +9,9 @@
 //! bytes there are; every decompression stops at [`Caps::member`] bytes, at a
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
+mod ar;
+mod cpio;
+mod rpm;
 #[allow(unsafe_code)]
 mod spill;
 mod stream;
@@ -40,6 +43,12 @@ pub enum Kind {
     Zstd,
     /// tar archive (ustar, GNU, pax).
     Tar,
+    /// cpio archive (new ASCII, CRC, portable ASCII, old binary).
+    Cpio,
+    /// ar archive (GNU, BSD), a Debian package among them.
+    Ar,
+    /// RPM package.
+    Rpm,
 }
 
 impl Kind {
@@ -54,6 +63,9 @@ impl Kind {
             Kind::Lzma => "LZMA",
             Kind::Zstd => "Zstd",
             Kind::Tar => "Tar",
+            Kind::Cpio => "CPIO",
+            Kind::Ar => "AR",
+            Kind::Rpm => "RPM",
         }
     }
 }
@@ -76,6 +88,15 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
             || data[4..10] == *b"\x17\x72\x45\x38\x50\x90")
     {
         return Some(Kind::Bzip2);
+    }
+    if cpio::is_cpio(data) {
+        return Some(Kind::Cpio);
+    }
+    if ar::is_ar(data) {
+        return Some(Kind::Ar);
+    }
+    if rpm::is_rpm(data) {
+        return Some(Kind::Rpm);
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
@@ -160,6 +181,9 @@ pub fn unpack(
     let _ = match kind {
         Kind::Zip => zip::unpack(data, caps, scratch, visit),
         Kind::Tar => tar::unpack(data, caps, scratch, visit),
+        Kind::Cpio => cpio::unpack(data, caps, visit),
+        Kind::Ar => ar::unpack(data, caps, visit),
+        Kind::Rpm => rpm::unpack(data, caps, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

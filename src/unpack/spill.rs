@@ -130,7 +130,8 @@ impl Scratch {
             let end = self.len + want;
             if self.buf.len() < end {
                 // Room for the next reads too: grown (and zeroed) rarely.
-                self.buf.resize(end.max(2 * self.buf.len()).min(memory as usize), 0);
+                self.buf
+                    .resize(end.max(2 * self.buf.len()).min(memory as usize), 0);
             }
             let n = reader.read(&mut self.buf[self.len..end])?;
             self.len += n;

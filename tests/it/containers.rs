@@ -208,7 +208,10 @@ fn a_file_stopped_at_a_limit_is_never_clean() {
     // One clock for every layer: unpacking counts against --max-scantime.
     let (code, f) = incomplete("zeros.gz", &["--max-scantime", "1ms"]);
     assert_eq!((code, f["status"].as_str()), (0, Some("skipped")), "{f}");
-    assert!(f["reason"].as_str().unwrap().contains("max-scantime"), "{f}");
+    assert!(
+        f["reason"].as_str().unwrap().contains("max-scantime"),
+        "{f}"
+    );
     // Within the limits, the same files are whole.
     let (_, f) = incomplete("many.zip", &[]);
     assert_eq!(f["status"], "clean", "{f}");

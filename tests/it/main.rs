@@ -8,6 +8,7 @@ mod containers;
 mod depth;
 mod hostile;
 mod matcher;
+mod packages;
 mod prop;
 mod quarantine;
 mod reference;
