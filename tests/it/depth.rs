@@ -66,12 +66,28 @@ pub(crate) fn remove_tree(root: &Path) {
     assert!(out.status.success(), "rm -rf {}", root.display());
 }
 
+/// Removes a deep tree when dropped, before the temporary directory that
+/// holds it is removed recursively, also when a test fails: otherwise the
+/// failure would end in a stack overflow of the test process, its message
+/// lost.
+pub(crate) struct RemoveOnDrop(pub PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("rm")
+            .arg("-rf")
+            .arg(&self.0)
+            .status();
+    }
+}
+
 #[test]
 fn eicar_below_path_max_is_found_quarantined_listed_and_restored() {
     const DEPTH: usize = 3000;
     let tmp = tempfile::tempdir().unwrap();
     let (root, home) = (tmp.path().join("tree"), tmp.path().join("home"));
     std::fs::create_dir(&root).unwrap();
+    let _cleanup = RemoveOnDrop(root.clone());
     let bottom = descend(&root, DEPTH, true);
     write_at(&bottom, "eicar.com", &eicar());
     let expect = deep_path(&root, DEPTH, "eicar.com");
@@ -120,6 +136,7 @@ fn a_tree_100000_levels_deep_is_walked_with_64_descriptors() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("tree");
     std::fs::create_dir(&root).unwrap();
+    let _cleanup = RemoveOnDrop(root.clone());
     let bottom = descend(&root, DEPTH, true);
     write_at(&bottom, "eicar.com", &eicar());
     drop(bottom);
@@ -134,11 +151,16 @@ fn a_tree_100000_levels_deep_is_walked_with_64_descriptors() {
 
     // With at most 64 descriptors, a walk that held one per level would fail
     // at level ~60; one that recursed per level would overflow its stack.
-    let out = run(std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -n 64 && exec "$0" scan --json "$1""#)
-        .arg(env!("CARGO_BIN_EXE_ward"))
-        .arg(&root));
+    // A generous deadline: the tree's paths add up to 10 GB of text to
+    // build, and the machine may be busy with other tests.
+    let out = crate::util::run_within(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"ulimit -n 64 && exec "$0" scan --json "$1""#)
+            .arg(env!("CARGO_BIN_EXE_ward"))
+            .arg(&root),
+        std::time::Duration::from_secs(300),
+    );
     assert_eq!(out.status.code(), Some(1), "{}", crate::util::stderr(&out));
     let lines: Vec<Value> = stdout(&out)
         .lines()

@@ -783,6 +783,10 @@ fn files_below_path_max_are_caught_in_old_and_new_directories() {
     const DEPTH: usize = 3000;
     let d = dirs();
     let (old, new) = (d.root.join("old"), d.root.join("new"));
+    let _cleanup = (
+        crate::depth::RemoveOnDrop(old.clone()),
+        crate::depth::RemoveOnDrop(new.clone()),
+    );
     fs::create_dir(&old).unwrap();
     drop(descend(&old, DEPTH, true));
     let w = Watch::start(&d.home, &[], &[&d.root]);
@@ -820,6 +824,7 @@ fn block_denies_an_infected_open_below_path_max() {
     require_fanotify();
     let d = dirs();
     let tree = d.root.join("t");
+    let _cleanup = crate::depth::RemoveOnDrop(tree.clone());
     fs::create_dir(&tree).unwrap();
     let bottom = descend(&tree, 3000, true);
     write_at(&bottom, "bad.com", &eicar());
