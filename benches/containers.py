@@ -183,6 +183,8 @@ def main():
     args = ap.parse_args()
     args.ndb = args.ndb or [os.path.join(DATA, 'bench.ndb')]
     args.clamscan = bool(shutil.which('clamscan'))
+    if not shutil.which(args.ward):
+        ap.error(f'no ward binary at {args.ward}: cargo build --release, or --ward PATH')
     for tool in ('unzip', 'tar'):
         if not shutil.which(tool):
             ap.error(f'{tool} is needed for the decompression floors')
