@@ -68,11 +68,12 @@ def once(cmd):
     return time.perf_counter() - t
 
 
-def timed_all(cmds, runs):
+def timed_all(cmds, runs, warm=True):
     """(median, min, max) for each command. The runs are interleaved (every
     command once, then again), so that a shared machine's drift affects every
-    command alike and the ratios stay fair."""
-    for cmd in cmds:
+    command alike and the ratios stay fair. With `warm`, every command first
+    runs once untimed (pass False when the caller has already run them)."""
+    for cmd in cmds if warm else []:
         once(cmd)
     times = [[] for _ in cmds]
     for _ in range(runs):
