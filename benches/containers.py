@@ -26,8 +26,7 @@ container (400 MiB taken out, 10,000 members), so ward gets --max-scansize 4G
 --max-files 100000 and clamscan --max-scansize=4000M --max-files=100000
 --max-filesize=4000M --max-scantime=0, so that both scan every member; both get
 --alert-exceeds-max, so that a scan a limit still stops says so (the "stopped
-at" column: ward holds at most 128 MiB of decompressed members, so it scans only
-the first 128 MiB of the tar inside the tar.gz). Both run with all matches on
+at" column). Both run with all matches on
 (-z): with first match only, the first member that matches ends the scan of the
 whole archive. clamscan's normalisers other than the archive ones are off, as
 in compare.py (raw content scanning, as ward does).
