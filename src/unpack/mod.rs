@@ -9,6 +9,7 @@
 //! bytes there are; every decompression stops at [`Caps::member`] bytes, at a
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
+mod sevenz;
 mod stream;
 mod tar;
 mod zip;
@@ -35,6 +36,8 @@ pub enum Kind {
     Zstd,
     /// tar archive (ustar, GNU, pax).
     Tar,
+    /// 7z archive.
+    SevenZip,
 }
 
 impl Kind {
@@ -49,6 +52,7 @@ impl Kind {
             Kind::Lzma => "LZMA",
             Kind::Zstd => "Zstd",
             Kind::Tar => "Tar",
+            Kind::SevenZip => "7Zip",
         }
     }
 }
@@ -71,6 +75,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
             || data[4..10] == *b"\x17\x72\x45\x38\x50\x90")
     {
         return Some(Kind::Bzip2);
+    }
+    if sevenz::is_7z(data) {
+        return Some(Kind::SevenZip);
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
@@ -152,6 +159,7 @@ pub fn unpack(
     let _ = match kind {
         Kind::Zip => zip::unpack(data, caps, scratch, visit),
         Kind::Tar => tar::unpack(data, caps, scratch, visit),
+        Kind::SevenZip => sevenz::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

@@ -62,7 +62,7 @@ pub(super) fn unpack(
             Err(_) => Some(Cut::Broken),
         },
         Kind::Zstd => drain(&mut Frames::new(data), packed, caps, scratch),
-        Kind::Zip | Kind::Tar => return ControlFlow::Continue(()),
+        _ => return ControlFlow::Continue(()),
     };
     // A stream that breaks before giving a byte was no stream of this kind
     // (the magic number matched by chance): nothing was inside.
