@@ -9,6 +9,7 @@
 //! bytes there are; every decompression stops at [`Caps::member`] bytes, at a
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
+mod cab;
 mod sevenz;
 mod stream;
 mod tar;
@@ -38,6 +39,8 @@ pub enum Kind {
     Tar,
     /// 7z archive.
     SevenZip,
+    /// Microsoft cabinet.
+    Cab,
 }
 
 impl Kind {
@@ -53,6 +56,7 @@ impl Kind {
             Kind::Zstd => "Zstd",
             Kind::Tar => "Tar",
             Kind::SevenZip => "7Zip",
+            Kind::Cab => "CAB",
         }
     }
 }
@@ -78,6 +82,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if sevenz::is_7z(data) {
         return Some(Kind::SevenZip);
+    }
+    if cab::is_cab(data) {
+        return Some(Kind::Cab);
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
@@ -160,6 +167,7 @@ pub fn unpack(
         Kind::Zip => zip::unpack(data, caps, scratch, visit),
         Kind::Tar => tar::unpack(data, caps, scratch, visit),
         Kind::SevenZip => sevenz::unpack(data, caps, scratch, visit),
+        Kind::Cab => cab::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }
