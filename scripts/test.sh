@@ -12,6 +12,9 @@ command -v clamscan >/dev/null || need+=(clamav)
 command -v strace >/dev/null || need+=(strace) # fsync order of new directories
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v mount >/dev/null || need+=(mount)     # a tmpfs of a test's own
+command -v 7zz >/dev/null || command -v 7z >/dev/null || need+=(7zip) # 7z archives
+command -v gcab >/dev/null || need+=(gcab)       # cabinets
+command -v xz >/dev/null || need+=(xz-utils)     # raw LZMA for hand-made 7z
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -10,6 +10,7 @@ mod matcher;
 mod prop;
 mod quarantine;
 mod reference;
+mod sevenz_cab;
 mod split;
 mod util;
 mod watch;
