@@ -12,12 +12,11 @@ command -v clamscan >/dev/null || need+=(clamav)
 command -v strace >/dev/null || need+=(strace) # fsync order of new directories
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v mount >/dev/null || need+=(mount)     # a tmpfs of a test's own
-<<<<<<< HEAD
 [ -x /usr/bin/python3 ] || need+=(python3)    # container fixtures (tests/fixtures)
-=======
 command -v cpio >/dev/null || need+=(cpio)       # cpio archives in every format
-command -v xz >/dev/null || need+=(xz-utils)     # an rpm payload compressed by xz
->>>>>>> pkgs
+command -v xz >/dev/null || need+=(xz-utils)     # xz payloads, raw LZMA for hand-made 7z
+command -v 7zz >/dev/null || command -v 7z >/dev/null || need+=(7zip) # 7z archives
+command -v gcab >/dev/null || need+=(gcab)       # cabinets
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

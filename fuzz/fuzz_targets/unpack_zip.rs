@@ -21,9 +21,17 @@ fuzz_target!(|data: &[u8]| {
     let mut scratch = Scratch::default();
     unpack(Kind::Zip, data, &caps, &mut scratch, &mut |found| {
         if let Found::Member { data: m, .. } = found {
-            assert!(m.len() as u64 <= caps.member, "{} bytes past the cap", m.len());
+            assert!(
+                m.len() as u64 <= caps.member,
+                "{} bytes past the cap",
+                m.len()
+            );
         }
         ControlFlow::Continue(())
     });
-    assert!(start.elapsed() < Duration::from_secs(3), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        start.elapsed()
+    );
 });

@@ -511,3 +511,35 @@ mod tests {
         );
     }
 }
+
+/// Take every member out of `data` as a container of `kind`, under small
+/// caps and a deadline of one second, touching each member's bytes. Errors
+/// and cut members are fine; panics, hangs and runaway memory are what the
+/// fuzzers look for.
+pub fn unpack_all(kind: ward::unpack::Kind, data: &[u8]) {
+    use std::ops::ControlFlow;
+    use ward::unpack::{Caps, Found, unpack};
+
+    let caps = Caps {
+        member: 1 << 20,
+        memory: 256 << 10,
+        ratio: 100,
+        deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(1)),
+    };
+    let mut scratch = Scratch::default();
+    let mut sum = 0u64;
+    unpack(kind, data, &caps, &mut scratch, &mut |found| {
+        match found {
+            Found::Member { name, data, .. } => {
+                sum = data
+                    .iter()
+                    .chain(name)
+                    .fold(sum, |s, &b| s.wrapping_add(u64::from(b)));
+            }
+            Found::Encrypted { name } => sum = sum.wrapping_add(name.len() as u64),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    });
+    std::hint::black_box(sum);
+}

@@ -10,8 +10,10 @@
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
 mod ar;
+mod cab;
 mod cpio;
 mod rpm;
+mod sevenz;
 #[allow(unsafe_code)]
 mod spill;
 mod stream;
@@ -49,6 +51,10 @@ pub enum Kind {
     Ar,
     /// RPM package.
     Rpm,
+    /// 7z archive.
+    SevenZip,
+    /// Microsoft cabinet.
+    Cab,
 }
 
 impl Kind {
@@ -66,6 +72,8 @@ impl Kind {
             Kind::Cpio => "CPIO",
             Kind::Ar => "AR",
             Kind::Rpm => "RPM",
+            Kind::SevenZip => "7Zip",
+            Kind::Cab => "CAB",
         }
     }
 }
@@ -97,6 +105,12 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if rpm::is_rpm(data) {
         return Some(Kind::Rpm);
+    }
+    if sevenz::is_7z(data) {
+        return Some(Kind::SevenZip);
+    }
+    if cab::is_cab(data) {
+        return Some(Kind::Cab);
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
@@ -184,6 +198,8 @@ pub fn unpack(
         Kind::Cpio => cpio::unpack(data, caps, visit),
         Kind::Ar => ar::unpack(data, caps, visit),
         Kind::Rpm => rpm::unpack(data, caps, visit),
+        Kind::SevenZip => sevenz::unpack(data, caps, scratch, visit),
+        Kind::Cab => cab::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

@@ -12,6 +12,7 @@ mod packages;
 mod prop;
 mod quarantine;
 mod reference;
+mod sevenz_cab;
 mod split;
 mod util;
 mod watch;
