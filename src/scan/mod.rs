@@ -542,11 +542,12 @@ impl Scanner {
         }
     }
 
-    /// A scanner for a task of this one's pool: the same set and options,
-    /// no pool of its own, scratch of its own.
+    /// A scanner for a task of this one's pool: the same set, options and
+    /// pool (a large member is searched in pieces by whichever threads are
+    /// free: rayon lets a task wait for its pieces by taking others), scratch
+    /// of its own.
     fn helper(&self) -> Scanner {
-        let mut opts = self.opts.clone();
-        opts.pieces = None;
+        let opts = self.opts.clone();
         Scanner {
             set: self.set.clone(),
             opts,
