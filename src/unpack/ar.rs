@@ -9,7 +9,7 @@
 use std::ops::ControlFlow;
 
 use super::cpio::stored;
-use super::{Caps, Cut, Found};
+use super::{Caps, Found};
 
 const MAGIC: &[u8] = b"!<arch>\n";
 /// The size of a member header.
@@ -87,15 +87,8 @@ pub(super) fn unpack(
     let mut at = MAGIC.len();
     // Members are 2-aligned; some writers leave out the last padding byte.
     while at < data.len() {
-        if caps
-            .deadline
-            .is_some_and(|d| std::time::Instant::now() >= d)
-        {
-            return visit(Found::Member {
-                name: b"",
-                data: &[],
-                cut: Some(Cut::Time),
-            });
+        if caps.expired() {
+            return visit(Found::out_of_time(b""));
         }
         let Some(h) = header(data, at) else {
             return visit(Found::Broken);
@@ -144,6 +137,7 @@ pub(super) fn unpack(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unpack::Cut;
 
     const CAPS: Caps = Caps {
         member: 1 << 20,
@@ -175,20 +169,11 @@ mod tests {
         out
     }
 
-    fn members(data: &[u8], caps: &Caps) -> Vec<(Vec<u8>, Vec<u8>, Option<Cut>)> {
-        let mut out = Vec::new();
-        let _ = unpack(data, caps, &mut |f| {
-            match f {
-                Found::Member { name, data, cut } => out.push((name.to_vec(), data.to_vec(), cut)),
-                Found::Broken => out.push((b"broken".to_vec(), Vec::new(), None)),
-                other => panic!("{other:?}"),
-            }
-            ControlFlow::Continue(())
-        });
-        out
+    fn members(data: &[u8], caps: &Caps) -> Vec<crate::unpack::Taken> {
+        crate::unpack::collect(|visit| unpack(data, caps, visit))
     }
 
-    fn m(name: &[u8], data: &[u8]) -> (Vec<u8>, Vec<u8>, Option<Cut>) {
+    fn m(name: &[u8], data: &[u8]) -> crate::unpack::Taken {
         (name.to_vec(), data.to_vec(), None)
     }
 

@@ -24,6 +24,7 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 use std::time::Instant;
 
+use super::bytes::{le16, le32};
 use super::{Caps, Cut, Found, RATIO_FLOOR, Scratch, drain, taken};
 
 const MAGIC: &[u8; 4] = b"MSCF";
@@ -43,17 +44,6 @@ const MAX_NAME: usize = 1024;
 const LZX_BLOCK: usize = 32 << 10;
 /// MSZIP history.
 const HISTORY: usize = 32 << 10;
-
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
 
 /// Whether `data` starts with a cabinet header: the signature, a zero
 /// reserved field and format version 1.
@@ -87,15 +77,15 @@ struct Cabinet<'a> {
 
 /// The header, folder table and file table; `None` if the header is cut.
 fn parse(data: &[u8]) -> Option<Cabinet<'_>> {
-    let folders_n = u16_at(data, 26)?;
-    let files_n = u16_at(data, 28)?;
-    let flags = u16_at(data, 30)?;
+    let folders_n = le16(data, 26)?;
+    let files_n = le16(data, 28)?;
+    let flags = le16(data, 30)?;
     let mut at = 36;
     let (mut folder_reserve, mut data_reserve) = (0, 0);
     if flags & RESERVE_PRESENT != 0 {
         folder_reserve = usize::from(*data.get(38)?);
         data_reserve = usize::from(*data.get(39)?);
-        at = 40 + usize::from(u16_at(data, 36)?);
+        at = 40 + usize::from(le16(data, 36)?);
     }
     for flag in [PREV_CABINET, NEXT_CABINET] {
         if flags & flag != 0 {
@@ -112,7 +102,7 @@ fn parse(data: &[u8]) -> Option<Cabinet<'_>> {
     };
     for _ in 0..folders_n {
         let (Some(data_at), Some(blocks), Some(kind)) =
-            (u32_at(data, at), u16_at(data, at + 4), u16_at(data, at + 6))
+            (le32(data, at), le16(data, at + 4), le16(data, at + 6))
         else {
             cab.broken = true;
             break;
@@ -124,7 +114,7 @@ fn parse(data: &[u8]) -> Option<Cabinet<'_>> {
         });
         at += 8 + folder_reserve;
     }
-    let mut at = u32_at(data, 16)? as usize;
+    let mut at = le32(data, 16)? as usize;
     for _ in 0..files_n {
         let Some((entry, next)) = file_entry(data, at) else {
             cab.broken = true;
@@ -144,9 +134,9 @@ fn skip_name(data: &[u8], at: usize) -> Option<usize> {
 }
 
 fn file_entry(data: &[u8], at: usize) -> Option<(Entry<'_>, usize)> {
-    let size = u32_at(data, at)?;
-    let offset = u32_at(data, at + 4)?;
-    let folder = u16_at(data, at + 8)?;
+    let size = le32(data, at)?;
+    let offset = le32(data, at + 4)?;
+    let folder = le16(data, at + 8)?;
     let end = skip_name(data, at + 16)?;
     let entry = Entry {
         name: &data[at + 16..end - 1],
@@ -257,8 +247,8 @@ fn take_folder(
     let mut stream = FolderStream::new(data, folder, cab.data_reserve, codec, work.budget);
     let packed = stream.packed_size();
     for e in members {
-        if past(caps.deadline) {
-            visit(time_cut(e.name))?;
+        if caps.expired() {
+            visit(Found::out_of_time(e.name))?;
             return ControlFlow::Continue(FolderEnd::Stop);
         }
         if u64::from(e.offset) < stream.pos {
@@ -282,7 +272,7 @@ fn take_folder(
         }
         let cut = match cut {
             Some(Cut::Broken) if stream.failed == Some(Cut::Ratio) => Some(Cut::Ratio),
-            Some(Cut::Broken) if past(caps.deadline) => Some(Cut::Time),
+            Some(Cut::Broken) if caps.expired() => Some(Cut::Time),
             c => c,
         };
         let (bytes, cut) = taken(scratch, cut);
@@ -303,18 +293,6 @@ fn take_folder(
     }
     work.budget = stream.budget;
     ControlFlow::Continue(FolderEnd::Done)
-}
-
-fn past(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
-}
-
-fn time_cut(name: &[u8]) -> Found<'_> {
-    Found::Member {
-        name,
-        data: &[],
-        cut: Some(Cut::Time),
-    }
 }
 
 /// How a folder's blocks are decompressed.
@@ -443,7 +421,7 @@ impl<'a> FolderStream<'a> {
         let mut at = self.next;
         let mut total = 0u64;
         for _ in 0..self.left {
-            let Some(n) = u16_at(self.data, at + 4) else {
+            let Some(n) = le16(self.data, at + 4) else {
                 break;
             };
             total += u64::from(n);
@@ -460,7 +438,7 @@ impl<'a> FolderStream<'a> {
         let mut rounds = 0u32;
         while self.pos < to {
             rounds += 1;
-            if rounds.is_multiple_of(16) && past(deadline) {
+            if rounds.is_multiple_of(16) && super::past(deadline) {
                 return Some(Cut::Time);
             }
             let want = usize::try_from(to - self.pos).map_or(buf.len(), |n| n.min(buf.len()));
@@ -480,8 +458,8 @@ impl<'a> FolderStream<'a> {
         }
         let d = self.data;
         let at = self.next;
-        let packed = usize::from(u16_at(d, at + 4).ok_or(Cut::Broken)?);
-        let size = usize::from(u16_at(d, at + 6).ok_or(Cut::Broken)?);
+        let packed = usize::from(le16(d, at + 4).ok_or(Cut::Broken)?);
+        let size = usize::from(le16(d, at + 6).ok_or(Cut::Broken)?);
         let start = at + 8 + self.reserve;
         let end = start + packed;
         let input = d.get(start.min(d.len())..end.min(d.len())).unwrap_or(&[]);
@@ -562,8 +540,7 @@ mod tests {
         }
     }
 
-    /// A member found: name, bytes, cut.
-    type Taken = (Vec<u8>, Vec<u8>, Option<Cut>);
+    use crate::unpack::Taken;
 
     /// Every member of `cab`, and whether it was broken.
     fn members(cab: &[u8]) -> (Vec<Taken>, bool) {

@@ -204,15 +204,8 @@ pub(super) fn unpack(
     };
     let mut at = 0;
     loop {
-        if caps
-            .deadline
-            .is_some_and(|d| std::time::Instant::now() >= d)
-        {
-            return visit(Found::Member {
-                name: b"",
-                data: &[],
-                cut: Some(Cut::Time),
-            });
+        if caps.expired() {
+            return visit(Found::out_of_time(b""));
         }
         let Some(h) = header(format, data, at) else {
             // Damage, or the end came before the trailer.
@@ -299,18 +292,8 @@ mod tests {
         deadline: None,
     };
 
-    /// What unpacking gives, as (name, data, cut) or "broken".
-    fn members(data: &[u8], caps: &Caps) -> Vec<(Vec<u8>, Vec<u8>, Option<Cut>)> {
-        let mut out = Vec::new();
-        let _ = unpack(data, caps, &mut |f| {
-            match f {
-                Found::Member { name, data, cut } => out.push((name.to_vec(), data.to_vec(), cut)),
-                Found::Broken => out.push((b"broken".to_vec(), Vec::new(), None)),
-                other => panic!("{other:?}"),
-            }
-            ControlFlow::Continue(())
-        });
-        out
+    fn members(data: &[u8], caps: &Caps) -> Vec<crate::unpack::Taken> {
+        crate::unpack::collect(|visit| unpack(data, caps, visit))
     }
 
     fn entries() -> Vec<(&'static [u8], u32, &'static [u8])> {

@@ -10,6 +10,7 @@
 //! compression ratio past [`Caps::ratio`], and at the deadline.
 
 mod ar;
+mod bytes;
 mod cab;
 mod cpio;
 mod rpm;
@@ -139,6 +140,18 @@ pub struct Caps {
     pub deadline: Option<Instant>,
 }
 
+impl Caps {
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        past(self.deadline)
+    }
+}
+
+/// Whether `deadline` has passed.
+pub(crate) fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
 /// Below this many bytes out, the ratio guard does not apply: tiny members
 /// of highly compressible text are ordinary.
 pub const RATIO_FLOOR: u64 = 1 << 20;
@@ -180,6 +193,18 @@ pub enum Found<'a> {
     Overlap,
     /// The container is damaged from here on; what came before was found.
     Broken,
+}
+
+impl<'a> Found<'a> {
+    /// The deadline passed before member `name` (empty when not known)
+    /// could be taken out: nothing more is.
+    pub(crate) fn out_of_time(name: &'a [u8]) -> Found<'a> {
+        Found::Member {
+            name,
+            data: &[],
+            cut: Some(Cut::Time),
+        }
+    }
 }
 
 /// Take the members of `data` (a container of `kind`) out, one at a time,
@@ -234,7 +259,7 @@ pub(crate) fn drain(
             };
         }
         chunks += 1;
-        if chunks.is_multiple_of(16) && caps.deadline.is_some_and(|d| Instant::now() >= d) {
+        if chunks.is_multiple_of(16) && caps.expired() {
             return Some(Cut::Time);
         }
         let want = (cap - out.len()).min(CHUNK as u64) as usize;
@@ -259,4 +284,27 @@ pub(crate) fn taken(scratch: &mut Scratch, cut: Option<Cut>) -> (&[u8], Option<C
         Ok(bytes) => (bytes, cut),
         Err(_) => (&[], Some(Cut::Size)),
     }
+}
+
+/// What a format's unpacking hands out, for its unit tests: (name, bytes,
+/// cut) per member, and `("broken", [], None)` where it reports damage.
+#[cfg(test)]
+pub(crate) type Taken = (Vec<u8>, Vec<u8>, Option<Cut>);
+
+/// Run `unpack` with a visitor that records what it is given (see [`Taken`]);
+/// any other finding fails the test.
+#[cfg(test)]
+pub(crate) fn collect(
+    unpack: impl FnOnce(&mut dyn FnMut(Found<'_>) -> ControlFlow<()>) -> ControlFlow<()>,
+) -> Vec<Taken> {
+    let mut out = Vec::new();
+    let _ = unpack(&mut |f| {
+        match f {
+            Found::Member { name, data, cut } => out.push((name.to_vec(), data.to_vec(), cut)),
+            Found::Broken => out.push((b"broken".to_vec(), Vec::new(), None)),
+            other => panic!("{other:?}"),
+        }
+        ControlFlow::Continue(())
+    });
+    out
 }

@@ -6,6 +6,7 @@
 
 use std::ops::ControlFlow;
 
+use super::bytes::{be16, be32};
 use super::cpio::stored;
 use super::{Caps, Found};
 
@@ -29,21 +30,14 @@ const SIGTAG_LONGSIZE: u32 = 270;
 const INT32: u32 = 4;
 const INT64: u32 = 5;
 
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?))
-}
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
-
 /// Whether `data` starts with an rpm lead: the magic, a major version of 3
 /// or 4, a binary or source package, a header-style signature, which
 /// follows it.
 pub(super) fn is_rpm(data: &[u8]) -> bool {
     data.starts_with(LEAD_MAGIC)
         && matches!(data.get(4), Some(3 | 4))
-        && matches!(u16_at(data, 6), Some(0 | 1))
-        && u16_at(data, 78) == Some(SIGTYPE_HEADER)
+        && matches!(be16(data, 6), Some(0 | 1))
+        && be16(data, 78) == Some(SIGTYPE_HEADER)
         && data
             .get(LEAD..)
             .is_some_and(|d| d.starts_with(HEADER_MAGIC))
@@ -56,8 +50,8 @@ fn header_end(data: &[u8], at: usize) -> Option<usize> {
     if !data.get(at..)?.starts_with(HEADER_MAGIC) {
         return None;
     }
-    let tags = u32_at(data, at + 8).filter(|&n| n <= MAX_TAGS)?;
-    let size = u32_at(data, at + 12).filter(|&n| n <= MAX_DATA)?;
+    let tags = be32(data, at + 8).filter(|&n| n <= MAX_TAGS)?;
+    let size = be32(data, at + 12).filter(|&n| n <= MAX_DATA)?;
     let index = at + 16;
     let store = index + 16 * tags as usize;
     let end = store + size as usize;
@@ -65,8 +59,8 @@ fn header_end(data: &[u8], at: usize) -> Option<usize> {
         return None;
     }
     for entry in data[index..store].chunks_exact(16) {
-        let kind = u32_at(entry, 4)?;
-        let offset = u32_at(entry, 8)?;
+        let kind = be32(entry, 4)?;
+        let offset = be32(entry, 8)?;
         if kind > MAX_TYPE || offset > size {
             return None;
         }
@@ -77,12 +71,12 @@ fn header_end(data: &[u8], at: usize) -> Option<usize> {
 /// The size of the main header and the payload together, as the signature
 /// header at `at` (checked by [`header_end`]) records it, if it does.
 fn signed_size(data: &[u8], at: usize) -> Option<u64> {
-    let tags = u32_at(data, at + 8)? as usize;
+    let tags = be32(data, at + 8)? as usize;
     let store = at + 16 + 16 * tags;
     data[at + 16..store].chunks_exact(16).find_map(|e| {
-        let value = store + u32_at(e, 8)? as usize;
-        match (u32_at(e, 0)?, u32_at(e, 4)?) {
-            (SIGTAG_SIZE, INT32) => u32_at(data, value).map(u64::from),
+        let value = store + be32(e, 8)? as usize;
+        match (be32(e, 0)?, be32(e, 4)?) {
+            (SIGTAG_SIZE, INT32) => be32(data, value).map(u64::from),
             (SIGTAG_LONGSIZE, INT64) => Some(u64::from_be_bytes(
                 data.get(value..value + 8)?.try_into().ok()?,
             )),
@@ -169,17 +163,8 @@ mod tests {
         out
     }
 
-    fn members(data: &[u8], caps: &Caps) -> Vec<(Vec<u8>, Vec<u8>, Option<Cut>)> {
-        let mut out = Vec::new();
-        let _ = unpack(data, caps, &mut |f| {
-            match f {
-                Found::Member { name, data, cut } => out.push((name.to_vec(), data.to_vec(), cut)),
-                Found::Broken => out.push((b"broken".to_vec(), Vec::new(), None)),
-                other => panic!("{other:?}"),
-            }
-            ControlFlow::Continue(())
-        });
-        out
+    fn members(data: &[u8], caps: &Caps) -> Vec<crate::unpack::Taken> {
+        crate::unpack::collect(|visit| unpack(data, caps, visit))
     }
 
     #[test]

@@ -76,7 +76,7 @@ struct Source<'a> {
 impl Read for Source<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reads = self.reads.wrapping_add(1);
-        if self.reads.is_multiple_of(CLOCK_EVERY) && past(self.deadline) {
+        if self.reads.is_multiple_of(CLOCK_EVERY) && super::past(self.deadline) {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "scan deadline"));
         }
         let n = self.cursor.read(buf)?;
@@ -94,17 +94,9 @@ impl Seek for Source<'_> {
     }
 }
 
-fn past(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
-}
-
 /// What ends the unpacking when the deadline has passed.
 fn out_of_time(visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>) -> ControlFlow<()> {
-    visit(Found::Member {
-        name: b"",
-        data: &[],
-        cut: Some(Cut::Time),
-    })
+    visit(Found::out_of_time(b""))
 }
 
 pub(super) fn unpack(
@@ -128,7 +120,7 @@ pub(super) fn unpack(
     {
         Ok(a) => a,
         Err(e) if is_encryption(&e) => return visit(Found::Encrypted { name: b"" }),
-        Err(_) if past(caps.deadline) => return out_of_time(visit),
+        Err(_) if caps.expired() => return out_of_time(visit),
         Err(_) => return visit(Found::Broken),
     };
     source.budget = u64::MAX;
@@ -260,7 +252,7 @@ fn block(
             }
         };
         let cut = match cut {
-            Some(Cut::Broken) if past(caps.deadline) => Some(Cut::Time),
+            Some(Cut::Broken) if caps.expired() => Some(Cut::Time),
             c => c,
         };
         let (data, cut) = taken(scratch, cut);
@@ -282,7 +274,7 @@ fn block(
     match result {
         Ok(_) => ControlFlow::Continue(end),
         Err(_) if matches!(end, BlockEnd::OutOfTime) => ControlFlow::Continue(end),
-        Err(_) if past(caps.deadline) => {
+        Err(_) if caps.expired() => {
             out_of_time(visit)?;
             ControlFlow::Continue(BlockEnd::OutOfTime)
         }

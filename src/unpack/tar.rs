@@ -52,15 +52,8 @@ pub(super) fn unpack(
         Err(_) => return visit(Found::Broken),
     };
     for entry in entries {
-        if caps
-            .deadline
-            .is_some_and(|d| std::time::Instant::now() >= d)
-        {
-            return visit(Found::Member {
-                name: b"",
-                data: &[],
-                cut: Some(Cut::Time),
-            });
+        if caps.expired() {
+            return visit(Found::out_of_time(b""));
         }
         let mut entry = match entry {
             Ok(e) => e,

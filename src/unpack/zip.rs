@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
+use super::bytes::{le16, le32, le64};
 use super::{Caps, Cut, Found, Scratch, drain, taken};
 
 const LOCAL: &[u8; 4] = b"PK\x03\x04";
@@ -25,16 +26,6 @@ const OVERLAP_FUDGE: u64 = 2;
 /// Entries read from a central directory, at most (past it the archive is
 /// read no further; the caller's member count stops it much earlier).
 const MAX_ENTRIES: usize = 1 << 20;
-
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
-}
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
-fn u64_at(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
-}
 
 /// Whether `data` is a zip: a local header at its start, or an end record
 /// whose central directory is where it says (after prepended data).
@@ -72,15 +63,15 @@ fn find_end(data: &[u8]) -> Option<(usize, usize, u64, u64)> {
 }
 
 fn read_end(data: &[u8], at: usize) -> Option<(usize, usize, u64, u64)> {
-    let mut entries = u64::from(u16_at(data, at + 10)?);
-    let mut size = u64::from(u32_at(data, at + 12)?);
-    let mut offset = u64::from(u32_at(data, at + 16)?);
+    let mut entries = u64::from(le16(data, at + 10)?);
+    let mut size = u64::from(le32(data, at + 12)?);
+    let mut offset = u64::from(le32(data, at + 16)?);
     let mut end_at = at as u64;
     if (entries == 0xffff || size == 0xffff_ffff || offset == 0xffff_ffff)
         && at >= 20
         && data[at - 20..].starts_with(LOCATOR64)
     {
-        let rec = usize::try_from(u64_at(data, at - 20 + 8)?).ok()?;
+        let rec = usize::try_from(le64(data, at - 20 + 8)?).ok()?;
         // The zip64 end record sits right before the locator; its recorded
         // offset is shifted like all others when data was prepended.
         let rec = if data.get(rec..)?.starts_with(END64) {
@@ -92,9 +83,9 @@ fn read_end(data: &[u8], at: usize) -> Option<(usize, usize, u64, u64)> {
             }
             guess
         };
-        entries = u64_at(data, rec + 32)?;
-        size = u64_at(data, rec + 40)?;
-        offset = u64_at(data, rec + 48)?;
+        entries = le64(data, rec + 32)?;
+        size = le64(data, rec + 40)?;
+        offset = le64(data, rec + 48)?;
         end_at = rec as u64;
     }
     // The directory ends where the end record starts; anything before its
@@ -134,14 +125,14 @@ fn central_entry(data: &[u8], at: usize, end: usize, shift: u64) -> Option<(Entr
     if at + 46 > end || !data[at..].starts_with(CENTRAL) {
         return None;
     }
-    let flags = u16_at(data, at + 8)?;
-    let method = u16_at(data, at + 10)?;
-    let mut packed = u64::from(u32_at(data, at + 20)?);
-    let mut size = u64::from(u32_at(data, at + 24)?);
-    let n = usize::from(u16_at(data, at + 28)?);
-    let x = usize::from(u16_at(data, at + 30)?);
-    let c = usize::from(u16_at(data, at + 32)?);
-    let mut local = u64::from(u32_at(data, at + 42)?);
+    let flags = le16(data, at + 8)?;
+    let method = le16(data, at + 10)?;
+    let mut packed = u64::from(le32(data, at + 20)?);
+    let mut size = u64::from(le32(data, at + 24)?);
+    let n = usize::from(le16(data, at + 28)?);
+    let x = usize::from(le16(data, at + 30)?);
+    let c = usize::from(le16(data, at + 32)?);
+    let mut local = u64::from(le32(data, at + 42)?);
     let name = data.get(at + 46..at + 46 + n)?.to_vec();
     let extra = data.get(at + 46 + n..at + 46 + n + x)?;
     zip64(extra, &mut size, &mut packed, &mut local);
@@ -191,12 +182,12 @@ fn local_entry(data: &[u8], at: usize) -> Option<(Entry, usize)> {
     if !data.get(at..)?.starts_with(LOCAL) {
         return None;
     }
-    let flags = u16_at(data, at + 6)?;
-    let method = u16_at(data, at + 8)?;
-    let mut packed = u64::from(u32_at(data, at + 18)?);
-    let mut size = u64::from(u32_at(data, at + 22)?);
-    let n = usize::from(u16_at(data, at + 26)?);
-    let x = usize::from(u16_at(data, at + 28)?);
+    let flags = le16(data, at + 6)?;
+    let method = le16(data, at + 8)?;
+    let mut packed = u64::from(le32(data, at + 18)?);
+    let mut size = u64::from(le32(data, at + 22)?);
+    let n = usize::from(le16(data, at + 26)?);
+    let x = usize::from(le16(data, at + 28)?);
     let name = data.get(at + 30..at + 30 + n)?.to_vec();
     let extra = data.get(at + 30 + n..at + 30 + n + x)?;
     let mut local = at as u64;
@@ -315,15 +306,8 @@ impl Index {
         if e.flags & 1 != 0 {
             return Some(Found::Encrypted { name: &e.name });
         }
-        if caps
-            .deadline
-            .is_some_and(|d| std::time::Instant::now() >= d)
-        {
-            return Some(Found::Member {
-                name: &e.name,
-                data: &[],
-                cut: Some(Cut::Time),
-            });
+        if caps.expired() {
+            return Some(Found::out_of_time(&e.name));
         }
         let Some((_, data_at)) = usize::try_from(e.local)
             .ok()
@@ -430,8 +414,8 @@ pub(super) fn unpack(
 /// Method 14: a 4-byte LZMA SDK version and properties size, the 5 property
 /// bytes, then the raw stream (ended by a marker when flag bit 1 is set).
 fn lzma(packed: &[u8], e: &Entry, caps: &Caps, out: &mut Scratch) -> Option<Cut> {
-    let props_len = usize::from(u16_at(packed, 2).unwrap_or(0));
-    let (Some(props), Some(dict)) = (packed.get(4).copied(), u32_at(packed, 5)) else {
+    let props_len = usize::from(le16(packed, 2).unwrap_or(0));
+    let (Some(props), Some(dict)) = (packed.get(4).copied(), le32(packed, 5)) else {
         return Some(Cut::Broken);
     };
     let Some(stream) = packed.get(4 + props_len..) else {
