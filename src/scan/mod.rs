@@ -228,6 +228,9 @@ struct Scratch {
     members: Vec<unpack::Scratch>,
 }
 
+/// ClamAV's name for a zip whose entries overlap (a zip bomb's construction).
+const OVERLAPPING_FILES: &str = "Heuristics.Zip.OverlappingFiles";
+
 /// Buffers larger than this are released after use rather than kept per thread.
 const KEEP_BUFFER: usize = 64 << 20;
 
@@ -370,8 +373,6 @@ impl Scanner {
             && let Some(pool) = self.opts.pieces.clone()
             && pool.current_num_threads() > 1
             && let Some(index) = unpack::ZipIndex::read(layer.bytes)
-            && index.len() >= 2
-            && !index.is_bomb()
         {
             self.scan_zip_in_parallel(ctx, layer, &index, &pool);
             return;
@@ -454,7 +455,7 @@ impl Scanner {
                 }
             }
             unpack::Found::Overlap => {
-                ctx.heuristic("Heuristics.Zip.OverlappingFiles".to_owned());
+                ctx.heuristic(OVERLAPPING_FILES.to_owned());
                 return ControlFlow::Break(());
             }
             unpack::Found::Broken => ctx.hit(Limit::Broken),
@@ -481,6 +482,10 @@ impl Scanner {
         pool: &rayon::ThreadPool,
     ) {
         use rayon::prelude::*;
+        if index.is_bomb() {
+            ctx.heuristic(OVERLAPPING_FILES.to_owned());
+            return;
+        }
         let all = self.opts.all_matches;
         let stop = AtomicBool::new(false);
         // Members and bytes taken out by every task so far: the file's
