@@ -234,6 +234,13 @@ const OVERLAPPING_FILES: &str = "Heuristics.Zip.OverlappingFiles";
 /// Buffers larger than this are released after use rather than kept per thread.
 const KEEP_BUFFER: usize = 64 << 20;
 
+/// The most members of a zip one task scans in a row. rayon splits a range
+/// into a few long runs and splits a run again only while no thread has
+/// started it: with runs of a quarter of the archive, one thread finished
+/// while the other still had a whole run to go. Short runs keep both busy to
+/// the end; each run costs a scanner of its own (a few allocations).
+const MEMBERS_PER_TASK: usize = 16;
+
 impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
     pub fn new(set: &SignatureSet) -> Scanner {
@@ -497,6 +504,7 @@ impl Scanner {
         let parts: Vec<ctx::Part> = pool.install(|| {
             (0..index.len())
                 .into_par_iter()
+                .with_max_len(MEMBERS_PER_TASK)
                 .map_init(
                     || {
                         let dir = worker.opts.spill_dir.as_deref();
