@@ -428,6 +428,7 @@ impl Scanner {
                         unpack::Cut::Time => Limit::MaxScanTime,
                         unpack::Cut::Broken => Limit::Broken,
                         unpack::Cut::Unsupported => Limit::Unsupported,
+                        unpack::Cut::Depth => Limit::MaxRecursion,
                     });
                 }
                 if cut != Some(unpack::Cut::Time) {

@@ -13,6 +13,7 @@ mod ar;
 mod bytes;
 mod cab;
 mod cpio;
+mod mail;
 mod rpm;
 mod sevenz;
 #[allow(unsafe_code)]
@@ -56,6 +57,8 @@ pub enum Kind {
     SevenZip,
     /// Microsoft cabinet.
     Cab,
+    /// A mail message (RFC 822, MIME) or an mbox of them.
+    Mail,
 }
 
 impl Kind {
@@ -75,6 +78,7 @@ impl Kind {
             Kind::Rpm => "RPM",
             Kind::SevenZip => "7Zip",
             Kind::Cab => "CAB",
+            Kind::Mail => "Mail",
         }
     }
 }
@@ -115,6 +119,11 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
+    }
+    // Before zip: a zip's end record in a mail's unencoded part would
+    // otherwise take the whole message for a zip.
+    if mail::is_mail(data) {
+        return Some(Kind::Mail);
     }
     if zip::is_zip(data) {
         return Some(Kind::Zip);
@@ -169,6 +178,9 @@ pub enum Cut {
     Broken,
     /// Its compression method is not one ward can decompress.
     Unsupported,
+    /// It is nested deeper inside its container than unpacking goes (mail
+    /// multiparts past 32 levels); its bytes are given as they are.
+    Depth,
 }
 
 /// What unpacking finds.
@@ -225,6 +237,7 @@ pub fn unpack(
         Kind::Rpm => rpm::unpack(data, caps, visit),
         Kind::SevenZip => sevenz::unpack(data, caps, scratch, visit),
         Kind::Cab => cab::unpack(data, caps, scratch, visit),
+        Kind::Mail => mail::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

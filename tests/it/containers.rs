@@ -446,6 +446,9 @@ fn clamav_testfiles_of_the_formats_ward_unpacks_are_found() {
         "clam.bin-le.cpio",
         "clam.newc.cpio",
         "clam.odc.cpio",
+        "clam.mail",
+        "clam.exe.mbox.base64",
+        "clam.exe.mbox.uu",
         "clam.tar.gz",
         "clam_cache_emax.tgz",
     ] {

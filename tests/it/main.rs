@@ -7,6 +7,7 @@ mod cli;
 mod containers;
 mod depth;
 mod hostile;
+mod mail;
 mod matcher;
 mod packages;
 mod prop;
