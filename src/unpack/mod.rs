@@ -20,6 +20,7 @@ mod sevenz;
 mod spill;
 mod stream;
 mod tar;
+pub mod text;
 mod zip;
 
 pub use spill::Scratch;
@@ -154,6 +155,11 @@ impl Caps {
     pub fn expired(&self) -> bool {
         past(self.deadline)
     }
+}
+
+/// [`Kind::Mail`] if `data` is mail, without asking for any other format.
+pub fn detect_mail(data: &[u8]) -> Option<Kind> {
+    mail::is_mail(data).then_some(Kind::Mail)
 }
 
 /// Whether `deadline` has passed.

@@ -89,8 +89,11 @@ fn forwarded_messages_zips_and_mboxes_nest() {
 }
 
 #[test]
-fn scan_archive_no_leaves_mail_undecoded() {
-    let (code, v) = scan("attached.eml", &["--scan-archive=no"]);
+fn scan_mail_no_leaves_mail_undecoded() {
+    // --scan-archive=no leaves mail alone, as in clamscan.
+    let (code, _) = scan("attached.eml", &["--scan-archive=no"]);
+    assert_eq!(code, Some(1));
+    let (code, v) = scan("attached.eml", &["--scan-mail=no"]);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["status"], "clean", "{v}");
 }

@@ -16,4 +16,5 @@ mod reference;
 mod sevenz_cab;
 mod split;
 mod util;
+mod views;
 mod watch;
