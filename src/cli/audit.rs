@@ -57,12 +57,14 @@ impl RuleArgs {
         Ok(p)
     }
 
-    /// The audited tree, checked to be a directory.
+    /// The audited tree (made absolute), checked to be a directory.
     pub fn host(&self) -> Result<Host, String> {
-        match std::fs::metadata(&self.root) {
-            Ok(m) if m.is_dir() => Ok(Host::new(&self.root)),
-            Ok(_) => Err(format!("{}: not a directory", self.root.display())),
-            Err(e) => Err(format!("{}: {e}", self.root.display())),
+        let shown = self.root.display();
+        let root = std::fs::canonicalize(&self.root).map_err(|e| format!("{shown}: {e}"))?;
+        match std::fs::metadata(&root) {
+            Ok(m) if m.is_dir() => Ok(Host::new(root)),
+            Ok(_) => Err(format!("{shown}: not a directory")),
+            Err(e) => Err(format!("{shown}: {e}")),
         }
     }
 }

@@ -302,6 +302,7 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
             None => return ExitCode::from(2),
         },
     };
+    let root = std::fs::canonicalize(&args.rules.root).unwrap_or_else(|_| args.rules.root.clone());
     let never = crossbeam_channel::never();
     let threats = watcher.as_ref().map_or(&never, |w| w.notices());
     let never_drift = crossbeam_channel::never();
@@ -315,7 +316,7 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
         }
         crossbeam_channel::select! {
             recv(threats) -> n => if let Ok(n) = n { print_notice(&n) },
-            recv(drifts) -> n => if let Ok(n) = n { print_drift(&n, &args.rules.root) },
+            recv(drifts) -> n => if let Ok(n) = n { print_drift(&n, &root) },
             default(Duration::from_millis(100)) => {}
         }
     }
@@ -324,7 +325,7 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
         let notices = d.notices().clone();
         d.stop();
         for n in notices.try_iter() {
-            print_drift(&n, &args.rules.root);
+            print_drift(&n, &root);
         }
     }
     if let Some(w) = watcher {

@@ -234,6 +234,10 @@ fn sshd_rules() -> Vec<Rule> {
         .why(
             "Logging in as an ordinary user first leaves a trail and an extra barrier.",
             &fix("PermitRootLogin", "no"),
+        )
+        .azure(
+            "As Azure: only 'no' passes, so OpenSSH's default (prohibit-password, key-only \
+             root logins) fails here too.",
         ),
         rule(
             "sshd-permit-empty-passwords",
@@ -287,8 +291,9 @@ fn sshd_rules() -> Vec<Rule> {
             &fix("ClientAliveInterval", "300"),
         )
         .azure(
-            "Azure only wants the setting present and above 0; ward also bounds it at 300 s, \
-             as CIS does, so that dead sessions end within minutes.",
+            "Azure's rule covers ClientAliveInterval with ClientAliveCountMax; ward bounds the \
+             interval alone at 1 to 300 s, as CIS does, and leaves CountMax to a policy (a \
+             config rule on /etc/ssh/sshd_config).",
         ),
     ]
 }
@@ -328,7 +333,8 @@ fn account_rules() -> Vec<Rule> {
         .why(
             "Accounts sharing a UID share every file and cannot be told apart in logs.",
             "Give each account its own UID (usermod -u) and fix file ownership",
-        ),
+        )
+        .azure("Azure also checks duplicate GIDs and group names; ward does not yet."),
         rule(
             "accounts-unique-names",
             Severity::Medium,
@@ -358,8 +364,8 @@ fn kernel_rules() -> Vec<Rule> {
             &persist("net.ipv4.ip_forward=0"),
         )
         .azure(
-            "As Azure; note that container hosts and routers need forwarding and should \
-             disable this rule in a policy.",
+            "Not among Azure's network settings; CIS has it. Container hosts and routers \
+             need forwarding: turn this rule off in a policy there.",
         ),
         rule(
             "sysctl-accept-redirects",
@@ -452,9 +458,9 @@ fn tree_rules() -> Vec<Rule> {
             "chmod o-w on each file named",
         )
         .azure(
-            "Azure checks world-writable files across every local filesystem; ward checks \
-             the system directories, where a writable file is an attack path, and accepts \
-             sticky directories. Symbolic links are not followed.",
+            "Not in Azure's baseline, which checks only users' dot files; CIS has it. ward \
+             checks the system directories, accepts sticky directories and does not follow \
+             symbolic links.",
         ),
         rule(
             "files-unowned",
@@ -469,6 +475,6 @@ fn tree_rules() -> Vec<Rule> {
             "A file whose owner was deleted is given to whoever next gets that UID.",
             "chown a known user and group on each file named",
         )
-        .azure("Azure checks every local filesystem; ward checks the system directories."),
+        .azure("Not in Azure's baseline; CIS has it. ward checks the system directories."),
     ]
 }
