@@ -731,3 +731,20 @@ fn audit_options_of_watch_need_audit() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent-root: "), "{}", stderr(&o));
 }
+
+#[test]
+fn kernel_settings_are_also_checked_on_the_period() {
+    let f = Fake::new();
+    // Written through a hard link outside the watched directory: no event
+    // there, as for procfs, so only the periodic check can see it.
+    let other = f.root.parent().unwrap().join("fwd");
+    fs::remove_file(f.p("proc/sys/net/ipv4/ip_forward")).unwrap();
+    fs::write(&other, "0\n").unwrap();
+    fs::hard_link(&other, f.p("proc/sys/net/ipv4/ip_forward")).unwrap();
+    let w = Watch::start(&f, &["--audit-interval", "1s"]);
+    fs::write(&other, "1\n").unwrap();
+    w.wait_lines(
+        "net.ipv4.ip_forward: sysctl-ip-forward NON-COMPLIANT (was COMPLIANT)",
+        1,
+    );
+}
