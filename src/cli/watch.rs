@@ -293,6 +293,12 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Held (with its lock) until ward exits, for `ward health`.
+    let status = ward::watch::status::WatchStatus::new(&args.paths, args.block);
+    let _status = ward::watch::status::claim(&home, &status).unwrap_or_else(|e| {
+        log(Level::Warning, &format!("no status for ward health: {e}"));
+        None
+    });
     while !stop.load(Ordering::Relaxed) {
         if hup.swap(false, Ordering::Relaxed) {
             log(Level::Notice, "SIGHUP: reloading signatures");
