@@ -52,6 +52,7 @@ mod fsops;
 pub mod home;
 pub mod journal;
 pub mod live;
+pub mod posture;
 pub mod quarantine;
 pub mod scan;
 pub mod sig;
