@@ -1,11 +1,13 @@
 //! The `ward` command line: argument parsing and the subcommands. Uses only the
 //! library's public API.
 
+mod health;
 mod limits;
 mod output;
 mod quarantine;
 mod scan;
 mod sigs;
+mod updates;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +50,12 @@ enum Command {
     /// The detections recorded by `ward watch`.
     #[command(subcommand)]
     Threats(watch::ThreatsCommand),
+    /// Pending package updates (apt): assess them, install them.
+    #[command(subcommand)]
+    Updates(updates::UpdatesCommand),
+    /// One look at the machine's protection: version, signatures, real-time
+    /// protection, quarantine, threats, last audit, pending updates.
+    Health(health::HealthArgs),
 }
 
 /// The state directory: `--home`, else `$WARD_HOME`, else the default for the
@@ -122,5 +130,7 @@ pub fn main() -> ExitCode {
         Command::Quarantine(cmd) => quarantine::run(&cmd, cli.home.as_deref()),
         Command::Watch(args) => watch::run(&args, cli.home.as_deref()),
         Command::Threats(cmd) => watch::run_threats(&cmd, cli.home.as_deref()),
+        Command::Updates(cmd) => updates::run(&cmd),
+        Command::Health(args) => health::run(&args, cli.home.as_deref()),
     }
 }
