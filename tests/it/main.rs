@@ -14,5 +14,6 @@ mod quarantine;
 mod reference;
 mod sevenz_cab;
 mod split;
+mod updates;
 mod util;
 mod watch;
