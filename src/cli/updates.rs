@@ -343,15 +343,21 @@ fn report_text(r: &InstallReport) -> String {
     let all: Vec<_> = r.packages.iter().chain(&r.dependencies).collect();
     if !all.is_empty() {
         let w = all.iter().map(|p| p.name.len()).max().unwrap_or(7).max(7);
+        let v = all
+            .iter()
+            .map(|p| p.from.len().max(p.to.len()))
+            .max()
+            .unwrap_or(5)
+            .max(5);
         out.push_str(&format!(
-            "{:<w$}  {:<14}  {:<14}  {:<10}  RESULT\n",
+            "{:<w$}  {:<v$}  {:<v$}  {:<10}  RESULT\n",
             "PACKAGE", "FROM", "TO", "CLASS"
         ));
         for p in all {
             let class = p.classification.map_or("dependency", |c| c.as_str());
             let from = if p.from.is_empty() { "(new)" } else { &p.from };
             out.push_str(&format!(
-                "{:<w$}  {:<14}  {:<14}  {:<10}  {}{}\n",
+                "{:<w$}  {:<v$}  {:<v$}  {:<10}  {}{}\n",
                 p.name,
                 from,
                 p.to,
