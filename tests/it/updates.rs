@@ -37,7 +37,7 @@ const LIB: &str = "wardtest-lib";
 const TOOL: &str = "wardtest-tool";
 /// How long the postinst of `wardtest-lib` 2.0 takes: longer than the short
 /// window of the window test, so its run always outlasts that window.
-const SLOW_POSTINST_S: u64 = 6;
+const SLOW_POSTINST_S: u64 = 8;
 
 fn need_root() {
     let euid = rustix::process::geteuid().as_raw();
@@ -467,10 +467,7 @@ fn a_held_dpkg_lock_is_exit_2_and_changes_nothing() {
         let err = stderr(&o);
         assert!(err.contains("/var/lib/dpkg/lock-frontend"), "{err}");
         assert!(err.contains("lock is held"), "{err}");
-        assert!(
-            err.contains(&format!("pid {}", h.0.id())) || err.contains("pid "),
-            "{err}"
-        );
+        assert!(err.contains(&format!("pid {}", h.0.id())), "{err}");
         assert_eq!(installed(LIB).as_deref(), Some("1.0"));
         assert_eq!(installed(TOOL).as_deref(), Some("1.0"));
     }
@@ -502,7 +499,7 @@ fn a_window_too_short_fails_with_what_was_done() {
             "--classification",
             "all",
             "--window",
-            "3s",
+            "5s",
             "--reboot",
             "always",
         ],
@@ -516,7 +513,7 @@ fn a_window_too_short_fails_with_what_was_done() {
     );
     assert_eq!(package(&r, LIB)["result"], "installed");
     assert_eq!(package(&r, TOOL)["result"], "not_attempted");
-    assert_eq!(r["window_s"], 3);
+    assert_eq!(r["window_s"], 5);
     assert_eq!(
         r["reboot"]["action"], "needed",
         "no reboot after the window"

@@ -31,9 +31,15 @@ pub fn check_dpkg_lock(dir: &Path) -> Result<(), UpdatesError> {
 
 /// Open and lock one file (POSIX write lock, and a BSD lock as a probe).
 fn take(path: &Path) -> Result<File, UpdatesError> {
-    let io_err = |source: io::Error| UpdatesError::Io {
-        path: path.to_owned(),
-        source,
+    let io_err = |source: io::Error| match source.kind() {
+        io::ErrorKind::PermissionDenied => UpdatesError::Refused(format!(
+            "{}: {source} (installing updates needs root)",
+            path.display()
+        )),
+        _ => UpdatesError::Io {
+            path: path.to_owned(),
+            source,
+        },
     };
     let file = std::fs::OpenOptions::new()
         .read(true)
