@@ -3,7 +3,8 @@
 //! Each test builds a local file-based apt repository of tiny packages made by
 //! `dpkg-deb`, with three archives: `wardtest` (v1.0 of both packages),
 //! `wardtest-security` (labelled `Debian-Security`: v2.0 of `wardtest-lib`) and
-//! `wardtest-updates` (labelled `WardTest`: v2.0 of `wardtest-tool`). It installs
+//! `wardtest-updates` (labelled `WardTest`: v2.0 of `wardtest-tool`, which
+//! depends on a new package, `wardtest-dep`). It installs
 //! v1.0 of both into the machine's dpkg database, and points apt at the
 //! repository alone through `APT_CONFIG` (its own source list, lists directory,
 //! caches and auto-installed marks under the test's directory), so the
@@ -35,6 +36,8 @@ static DPKG: Mutex<()> = Mutex::new(());
 
 const LIB: &str = "wardtest-lib";
 const TOOL: &str = "wardtest-tool";
+/// A new package that `wardtest-tool` 2.0 depends on.
+const DEP: &str = "wardtest-dep";
 /// How long the postinst of `wardtest-lib` 2.0 takes: longer than the short
 /// window of the window test, so its run always outlasts that window.
 const SLOW_POSTINST_S: u64 = 8;
@@ -48,8 +51,8 @@ fn need_root() {
     );
 }
 
-/// A package of the repository: name, version, postinst script.
-type Pkg<'a> = (&'a str, &'a str, Option<&'a str>);
+/// A package of the repository: name, version, postinst script, `Depends:`.
+type Pkg<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>);
 
 /// A repository, the apt configuration that sees only it, and v1.0 of both
 /// packages installed.
@@ -146,20 +149,24 @@ impl Fixture {
             (
                 "wardtest",
                 "WardTest",
-                &[(LIB, "1.0", None), (TOOL, "1.0", None)],
+                &[(LIB, "1.0", None, None), (TOOL, "1.0", None, None)],
             ),
             (
                 "wardtest-security",
                 "Debian-Security",
-                &[(LIB, "2.0", Some(&postinst))],
+                &[(LIB, "2.0", Some(&postinst), None)],
             ),
-            ("wardtest-updates", "WardTest", &[(TOOL, "2.0", None)]),
+            (
+                "wardtest-updates",
+                "WardTest",
+                &[(TOOL, "2.0", None, Some(DEP)), (DEP, "1.0", None, None)],
+            ),
         ];
         let arch = host_arch();
         for (suite, label, pkgs) in archives {
             let mut index = String::new();
-            for (name, version, script) in pkgs {
-                index.push_str(&self.build_deb(name, version, *script));
+            for (name, version, script, depends) in pkgs {
+                index.push_str(&self.build_deb(name, version, *script, *depends));
                 index.push('\n');
             }
             let dist = repo.join("dists").join(suite);
@@ -178,7 +185,13 @@ impl Fixture {
     }
 
     /// Build `pool/NAME_VERSION_all.deb`; its `Packages` stanza.
-    fn build_deb(&self, name: &str, version: &str, postinst: Option<&str>) -> String {
+    fn build_deb(
+        &self,
+        name: &str,
+        version: &str,
+        postinst: Option<&str>,
+        depends: Option<&str>,
+    ) -> String {
         let root = self.path().join(format!("build/{name}-{version}"));
         fs::create_dir_all(root.join("DEBIAN")).unwrap();
         fs::create_dir_all(root.join("usr/share/doc").join(name)).unwrap();
@@ -187,8 +200,11 @@ impl Fixture {
             version,
         )
         .unwrap();
+        let depends = depends
+            .map(|d| format!("Depends: {d}\n"))
+            .unwrap_or_default();
         let control = format!(
-            "Package: {name}\nVersion: {version}\nArchitecture: all\n\
+            "Package: {name}\nVersion: {version}\nArchitecture: all\n{depends}\
              Maintainer: ward tests <root@localhost>\nPriority: optional\nSection: misc\n\
              Description: ward test package {name} {version}\n"
         );
@@ -248,7 +264,7 @@ impl Drop for Fixture {
 /// Remove the test packages from the machine's dpkg database.
 fn purge() {
     let _ = Command::new("dpkg")
-        .args(["--purge", LIB, TOOL])
+        .args(["--purge", TOOL, DEP, LIB])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
@@ -306,6 +322,7 @@ fn assess_then_install_the_security_class_only() {
     assert_eq!(tool["origins"][0]["suite"], "wardtest-updates");
     assert_eq!(a["counts"]["security"], 1);
     assert_eq!(a["counts"]["other"], 1);
+    assert_eq!(a["new_packages"], serde_json::json!([DEP]));
     assert_eq!(a["reboot"]["required"], false);
 
     let r = f.ward_json(
@@ -385,6 +402,13 @@ fn reboot_required_is_reported_and_the_policy_applied() {
     assert_eq!(r["reboot"]["required"], true);
     assert!(!f.rebooted_marker().exists());
     assert_eq!(installed(TOOL).as_deref(), Some("2.0"));
+    // The new dependency came with it, and nothing else.
+    assert_eq!(r["dependencies"][0]["name"], DEP, "{r:#}");
+    assert_eq!(r["dependencies"][0]["from"], "");
+    assert_eq!(r["dependencies"][0]["result"], "installed");
+    assert_eq!(r["dependencies"].as_array().unwrap().len(), 1);
+    assert_eq!(installed(DEP).as_deref(), Some("1.0"));
+    assert_eq!(installed(LIB).as_deref(), Some("1.0"));
 
     let r = f.ward_json(
         &[
@@ -521,6 +545,7 @@ fn a_window_too_short_fails_with_what_was_done() {
     assert!(!f.rebooted_marker().exists());
     assert_eq!(installed(LIB).as_deref(), Some("2.0"));
     assert_eq!(installed(TOOL).as_deref(), Some("1.0"));
+    assert_eq!(installed(DEP), None);
 }
 
 #[test]
