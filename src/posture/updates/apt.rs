@@ -378,6 +378,52 @@ libc6:
         assert_eq!(m["libc6"].1.len(), 2);
     }
 
+    proptest::proptest! {
+        /// Any `Inst` line apt can print parses back to what was printed: a
+        /// package name, versions (epochs, `~`, `+`), one or more
+        /// `Label:Version/Suite` archives (or `Label:Suite`), an architecture,
+        /// and a trailing `[]` note or none.
+        #[test]
+        fn inst_lines_round_trip(
+            name in "[a-z0-9][a-z0-9+.-]{0,20}(:i386)?",
+            old in proptest::option::of("([0-9]:)?[0-9][0-9a-z.+~-]{0,12}"),
+            new in "([0-9]:)?[0-9][0-9a-z.+~-]{0,12}",
+            archives in proptest::collection::vec(
+                ("[A-Za-z][A-Za-z-]{0,14}", "([0-9][0-9.]{0,4})?", "[a-z][a-z-]{0,15}"),
+                1..4,
+            ),
+            arch in "amd64|all|i386",
+            note in " \\[\\]|",
+        ) {
+            let rel: Vec<String> = archives
+                .iter()
+                .map(|(l, v, s)| match v.as_str() {
+                    "" => format!("{l}:{s}"),
+                    v => format!("{l}:{v}/{s}"),
+                })
+                .collect();
+            let rel = rel.join(", ");
+            let line = match &old {
+                Some(o) => format!("Inst {name} [{o}] ({new} {rel} [{arch}]){note}"),
+                None => format!("Inst {name} ({new} {rel} [{arch}]){note}"),
+            };
+            let parsed = parse_simulation(&line);
+            let expected = SimAction::Install {
+                name: name.clone(),
+                old: old.clone(),
+                new: new.clone(),
+                releases: rel.clone(),
+            };
+            proptest::prop_assert_eq!(parsed, vec![expected]);
+            let origins = parse_releases(&rel);
+            proptest::prop_assert_eq!(origins.len(), archives.len());
+            for (o, (l, _, s)) in origins.iter().zip(&archives) {
+                proptest::prop_assert_eq!(&o.label, l);
+                proptest::prop_assert_eq!(&o.suite, s);
+            }
+        }
+    }
+
     #[test]
     fn error_lines_prefer_apt_errors() {
         let e = error_lines(
