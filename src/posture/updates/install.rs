@@ -413,7 +413,7 @@ pub fn install(
         duration_s: 0.0,
         window_s: opts.window.as_secs(),
         stopped: None,
-        packages: plan.updates().map(|u| result_of(u, None)).collect(),
+        packages: plan.updates().map(would_install).collect(),
         dependencies: Vec::new(),
         reboot: RebootReport {
             policy: opts.reboot,
@@ -422,26 +422,16 @@ pub fn install(
             reason: None,
         },
     };
-    let real = !opts.dry_run && !plan.groups.is_empty();
-    if real {
-        check_dpkg_lock(&opts.lock_dir)?;
-    }
     if plan.groups.is_empty() {
-        report.status = match opts.dry_run {
-            true => RunStatus::DryRun,
-            false => RunStatus::Succeeded,
-        };
-    } else {
+        if !opts.dry_run {
+            report.status = RunStatus::Succeeded;
+        }
+    } else if opts.dry_run {
         report.dependencies = simulate(plan)?;
-    }
-    if real {
-        let pkgs = pinned(&plan.updates().collect::<Vec<_>>());
-        let args = apt_install_args(&["--download-only"], &pkgs);
-        apt_get(&args).map_err(|message| UpdatesError::Apt {
-            command: format!("apt-get {}", args.join(" ")),
-            status: None,
-            message,
-        })?;
+    } else {
+        check_dpkg_lock(&opts.lock_dir)?;
+        report.dependencies = simulate(plan)?;
+        download(plan)?;
         run_groups(plan, opts, &mut report, &mut progress);
     }
     report.duration_s = opts.started.elapsed().as_secs_f64();
@@ -450,13 +440,24 @@ pub fn install(
     Ok(report)
 }
 
-fn result_of(u: &Update, outcome: Option<PackageOutcome>) -> PackageResult {
+/// Fetch every package of the plan before any is installed.
+fn download(plan: &Plan) -> Result<(), UpdatesError> {
+    let pkgs = pinned(&plan.updates().collect::<Vec<_>>());
+    let args = apt_install_args(&["--download-only"], &pkgs);
+    apt_get(&args).map_err(|message| UpdatesError::Apt {
+        command: format!("apt-get {}", args.join(" ")),
+        status: None,
+        message,
+    })
+}
+
+fn would_install(u: &Update) -> PackageResult {
     PackageResult {
         name: u.name.clone(),
         from: u.installed.clone(),
         to: u.candidate.clone(),
         classification: Some(u.classification),
-        result: outcome.unwrap_or(PackageOutcome::WouldInstall),
+        result: PackageOutcome::WouldInstall,
         error: None,
     }
 }
