@@ -110,7 +110,10 @@ fn text(h: &Health) -> String {
                 (true, false) => format!("yes ({})", u.reboot_packages.join(", ")),
             }
         ),
-        None => "pending updates       unknown\n".to_owned(),
+        None if h.errors.iter().any(|e| e.starts_with("updates:")) => {
+            "pending updates       unknown (see the error below)\n".to_owned()
+        }
+        None => "pending updates       not checked\n".to_owned(),
     });
     for e in &h.errors {
         out.push_str(&format!("error                 {e}\n"));
