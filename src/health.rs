@@ -363,6 +363,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn health_types_are_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Health>();
+        check::<HealthOptions>();
+        check::<crate::watch::status::StatusFile>();
+        check::<crate::watch::status::WatchStatus>();
+    }
+
+    #[test]
     fn clamav_header_fields() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("main.cvd");

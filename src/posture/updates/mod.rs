@@ -148,3 +148,45 @@ pub enum UpdatesError {
     #[error("{0}")]
     Refused(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn updates_types_are_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Assessment>();
+        check::<Update>();
+        check::<Origin>();
+        check::<Plan>();
+        check::<Selection>();
+        check::<InstallOptions>();
+        check::<InstallReport>();
+        check::<UpdatesError>();
+        check::<RebootState>();
+    }
+
+    #[test]
+    fn classification_by_any_origin() {
+        let plain = Origin {
+            label: "Debian".into(),
+            codename: "bookworm".into(),
+            ..Origin::default()
+        };
+        let by_label = Origin {
+            label: "Debian-Security".into(),
+            suite: "stable".into(),
+            ..Origin::default()
+        };
+        assert_eq!(
+            Classification::of(std::slice::from_ref(&plain)),
+            Classification::Other
+        );
+        assert_eq!(
+            Classification::of(&[plain, by_label]),
+            Classification::Security
+        );
+        assert_eq!(Classification::of(&[]), Classification::Other);
+    }
+}
