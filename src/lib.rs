@@ -49,6 +49,7 @@
 pub mod compile;
 pub mod encoding;
 mod fsops;
+pub mod health;
 pub mod home;
 pub mod journal;
 pub mod live;

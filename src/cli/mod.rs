@@ -2,11 +2,13 @@
 //! library's public API.
 
 mod audit;
+mod health;
 mod limits;
 mod output;
 mod quarantine;
 mod scan;
 mod sigs;
+mod updates;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +55,12 @@ enum Command {
     /// and policy files); `ward audit history` lists the drift `ward watch
     /// --audit` saw.
     Audit(audit::AuditArgs),
+    /// Pending package updates (apt): assess them, install them.
+    #[command(subcommand)]
+    Updates(updates::UpdatesCommand),
+    /// One look at the machine's protection: version, signatures, real-time
+    /// protection, quarantine, threats, last audit, pending updates.
+    Health(health::HealthArgs),
 }
 
 /// The state directory: `--home`, else `$WARD_HOME`, else the default for the
@@ -128,5 +136,7 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&args, cli.home.as_deref()),
         Command::Threats(cmd) => watch::run_threats(&cmd, cli.home.as_deref()),
         Command::Audit(args) => audit::run(&args, cli.home.as_deref()),
+        Command::Updates(cmd) => updates::run(&cmd),
+        Command::Health(args) => health::run(&args, cli.home.as_deref()),
     }
 }

@@ -1,4 +1,6 @@
-//! Configuration compliance: `ward audit` and `ward watch --audit`.
+//! The machine's security posture beyond malware: configuration compliance
+//! (`ward audit`, `ward watch --audit`) and pending package updates
+//! ([`updates`]: `ward updates`).
 //!
 //! A [`Host`] is the system audited, rooted at a directory (`/`, or a
 //! mounted image, a container's filesystem, a test's fixture). A [`Profile`]
@@ -29,6 +31,7 @@ pub mod drift;
 pub mod finding;
 pub mod host;
 pub mod record;
+pub mod updates;
 
 pub use audit::policy::{Policy, PolicyError};
 pub use audit::{Check, Outcome, Profile, Rule, Summary};

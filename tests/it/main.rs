@@ -16,6 +16,7 @@ mod quarantine;
 mod reference;
 mod sevenz_cab;
 mod split;
+mod updates;
 mod util;
 mod views;
 mod watch;
