@@ -13,6 +13,7 @@ mod ar;
 mod bytes;
 mod cab;
 mod cpio;
+mod legacy;
 mod mail;
 mod rpm;
 mod sevenz;
@@ -60,6 +61,12 @@ pub enum Kind {
     Cab,
     /// A mail message (RFC 822, MIME) or an mbox of them.
     Mail,
+    /// Outlook's attachment wrapper (`winmail.dat`).
+    Tnef,
+    /// BinHex 4.0 text.
+    BinHex,
+    /// A file compressed by Microsoft's `compress.exe`.
+    Szdd,
 }
 
 impl Kind {
@@ -80,6 +87,9 @@ impl Kind {
             Kind::SevenZip => "7Zip",
             Kind::Cab => "CAB",
             Kind::Mail => "Mail",
+            Kind::Tnef => "TNEF",
+            Kind::BinHex => "BinHex",
+            Kind::Szdd => "SZDD",
         }
     }
 }
@@ -118,6 +128,12 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     if cab::is_cab(data) {
         return Some(Kind::Cab);
     }
+    if legacy::is_szdd(data) {
+        return Some(Kind::Szdd);
+    }
+    if legacy::is_tnef(data) {
+        return Some(Kind::Tnef);
+    }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
     }
@@ -125,6 +141,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     // otherwise take the whole message for a zip.
     if mail::is_mail(data) {
         return Some(Kind::Mail);
+    }
+    if legacy::is_binhex(data) {
+        return Some(Kind::BinHex);
     }
     if zip::is_zip(data) {
         return Some(Kind::Zip);
@@ -244,6 +263,9 @@ pub fn unpack(
         Kind::SevenZip => sevenz::unpack(data, caps, scratch, visit),
         Kind::Cab => cab::unpack(data, caps, scratch, visit),
         Kind::Mail => mail::unpack(data, caps, scratch, visit),
+        Kind::Tnef => legacy::tnef(data, caps, visit),
+        Kind::BinHex => legacy::binhex(data, caps, scratch, visit),
+        Kind::Szdd => legacy::szdd(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }
