@@ -449,6 +449,9 @@ fn clamav_testfiles_of_the_formats_ward_unpacks_are_found() {
         "clam.mail",
         "clam.exe.mbox.base64",
         "clam.exe.mbox.uu",
+        "clam.tnef",
+        "clam.exe.binhex",
+        "clam.exe.szdd",
         "clam.tar.gz",
         "clam_cache_emax.tgz",
     ] {
