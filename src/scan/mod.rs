@@ -351,13 +351,18 @@ impl Scanner {
         let engine = Engine::new(&self.set.inner);
         let state = &mut self.scratch.state;
         let size = layer.bytes.len() as u64;
-        let mut found = match self.opts.split(layer.bytes.len()) {
+        let matched = match self.opts.split(layer.bytes.len()) {
             Some(pool) if layer.whole && engine.needs_hash(size) => {
                 side_by_side(engine, &self.opts, layer, state, &mut ctx.budget, pool)
             }
             _ => in_turn(engine, &self.opts, layer, state, &mut ctx.budget),
         };
         state.reset();
+        // Known clean content is clean all through: nothing inside it is
+        // unpacked or viewed either.
+        let Some(mut found) = matched else {
+            return;
+        };
         dedup_names(&mut found);
         for m in &mut found {
             if let MatchKind::Body { offset } = &mut m.kind {
@@ -398,9 +403,25 @@ impl Scanner {
         let mut text = std::mem::take(&mut self.scratch.text);
         let len = unpack::text::normalize(layer.bytes, &mut text);
         if len > 0 {
+            let before = ctx.found.len();
             ctx.stack.push(TEXT_VIEW.to_vec());
             self.scan_layer(ctx, &Layer::normalized(&text[..len], layer.depth + 1));
             ctx.stack.pop();
+            // A signature the raw text matched already is not named again
+            // for its view.
+            let (raw, view) = ctx.found.split_at(before);
+            let again: Vec<bool> = view
+                .iter()
+                .map(|v| {
+                    raw.iter()
+                        .any(|r| r.name == v.name && r.container == ctx.stack)
+                })
+                .collect();
+            let mut k = 0;
+            ctx.found.retain(|_| {
+                k += 1;
+                k <= before || !again[k - 1 - before]
+            });
         }
         if text.capacity() > KEEP_BUFFER {
             text = Vec::new();
@@ -671,14 +692,15 @@ impl Scanner {
 }
 
 /// A layer's digests and the allow list (for a whole layer), then its body
-/// signatures unless a hash signature already decided (first match only).
+/// signatures unless a hash signature already decided (first match only);
+/// `None` when the layer is on the allow list.
 fn in_turn(
     engine: Engine,
     opts: &Options,
     layer: &Layer,
     state: &mut FileState,
     budget: &mut Budget,
-) -> Vec<Match> {
+) -> Option<Vec<Match>> {
     let mut out = Vec::new();
     let size = layer.bytes.len() as u64;
     let digests = match layer.whole {
@@ -686,7 +708,7 @@ fn in_turn(
         false => [None, None, None],
     };
     if engine.allowed(size, &digests) {
-        return out;
+        return None;
     }
     engine.hash_matches(size, &digests, &mut out);
     if !opts.all_matches {
@@ -697,7 +719,7 @@ fn in_turn(
         let split = opts.split(layer.bytes.len());
         engine.body(layer, state, budget, opts.all_matches, split, &mut out);
     }
-    out
+    Some(out)
 }
 
 /// A large whole layer: its digests and its pieces are computed side by side
@@ -709,7 +731,7 @@ fn side_by_side(
     state: &mut FileState,
     budget: &mut Budget,
     pool: &rayon::ThreadPool,
-) -> Vec<Match> {
+) -> Option<Vec<Match>> {
     let mut hash_budget = *budget;
     let mut body = Vec::new();
     let (digests, ()) = pool.install(|| {
@@ -736,7 +758,7 @@ fn side_by_side(
     let size = layer.bytes.len() as u64;
     let mut out = Vec::new();
     if engine.allowed(size, &digests) {
-        return out;
+        return None;
     }
     engine.hash_matches(size, &digests, &mut out);
     if opts.all_matches {
@@ -746,7 +768,7 @@ fn side_by_side(
     } else {
         out.truncate(1);
     }
-    out
+    Some(out)
 }
 
 /// With [`Scanner::split_large`], files at least this large are searched in
