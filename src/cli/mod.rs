@@ -1,6 +1,7 @@
 //! The `ward` command line: argument parsing and the subcommands. Uses only the
 //! library's public API.
 
+mod daemon;
 mod limits;
 mod output;
 mod quarantine;
@@ -48,6 +49,10 @@ enum Command {
     /// The detections recorded by `ward watch`.
     #[command(subcommand)]
     Threats(watch::ThreatsCommand),
+    /// A clamd-compatible scanning service for clamdscan, clamav-milter,
+    /// pyclamd and other clamd clients. Runs until SIGTERM or SHUTDOWN;
+    /// SIGHUP or RELOAD reloads signatures.
+    Daemon(daemon::DaemonArgs),
 }
 
 /// The state directory: `--home`, else `$WARD_HOME`, else the default for the
@@ -122,5 +127,6 @@ pub fn main() -> ExitCode {
         Command::Quarantine(cmd) => quarantine::run(&cmd, cli.home.as_deref()),
         Command::Watch(args) => watch::run(&args, cli.home.as_deref()),
         Command::Threats(cmd) => watch::run_threats(&cmd, cli.home.as_deref()),
+        Command::Daemon(args) => daemon::run(&args),
     }
 }
