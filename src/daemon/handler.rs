@@ -118,7 +118,7 @@ fn one(
         term: framing.terminator(),
         id: None,
     };
-    if !reader.fds.is_empty() && cmd != Command::Fildes {
+    if cmd != Command::Fildes && reader.unclaimed_fds() {
         reader.fds.clear();
         let _ = peer.send(&reply.error("PROTOCOL ERROR: ancillary data sent without FILDES."));
         return Next::Close;
@@ -167,7 +167,7 @@ fn in_session(
         return Next::Close;
     }
     let cmd = protocol::parse(text, framing);
-    if !reader.fds.is_empty() && cmd != Command::Fildes {
+    if cmd != Command::Fildes && reader.unclaimed_fds() {
         reader.fds.clear();
         send(
             peer,

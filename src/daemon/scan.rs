@@ -165,10 +165,20 @@ pub(crate) fn path(
             counts
         }
     };
-    if let Some(c) = counts
-        && c.ok()
-    {
-        let _ = peer.send(&reply.single(Some(name), "OK"));
+    match counts {
+        Ok(c) if c.ok() => {
+            let _ = peer.send(&reply.single(Some(name), "OK"));
+        }
+        Ok(_) => {}
+        Err(c) => (shared.log)(
+            super::Level::Notice,
+            format!(
+                "{}: client went away; {} stopped after {} files",
+                top.display(),
+                kind.name(),
+                c.total
+            ),
+        ),
     }
 }
 
@@ -190,7 +200,7 @@ fn depth(path: &Path, top: &Path) -> u32 {
 }
 
 /// `SCAN`, `CONTSCAN`, `ALLMATCHSCAN` (and `MULTISCAN` of a file): the walk
-/// and the scans in turn on this thread. `None` when the client went away.
+/// and the scans in turn on this thread. `Err` when the client went away.
 fn walk(
     shared: &Shared,
     sc: &mut Scanner,
@@ -199,10 +209,10 @@ fn walk(
     kind: PathKind,
     top: &Path,
     excluded: &RegexSet,
-) -> Option<Counts> {
+) -> Result<Counts, Counts> {
     let mut counts = Counts::default();
     let Ok(mut walk) = walk_options(shared).walk([top.to_owned()]) else {
-        return None;
+        return Err(counts);
     };
     let max_depth = match shared.cfg.max_directory_recursion {
         0 => u32::MAX,
@@ -210,7 +220,7 @@ fn walk(
     };
     while let Some(entry) = walk.next() {
         if peer.gone() {
-            return None;
+            return Err(counts);
         }
         let mut out = Vec::new();
         match entry {
@@ -251,13 +261,13 @@ fn walk(
             }
         }
         if !out.is_empty() && peer.send(&out).is_err() {
-            return None;
+            return Err(counts);
         }
         if counts.infected > 0 && matches!(kind, PathKind::Scan | PathKind::AllMatch) {
             break;
         }
     }
-    Some(counts)
+    Ok(counts)
 }
 
 /// Scan one file of a walk; a symbolic link to a file is followed when
@@ -288,16 +298,18 @@ impl From<FileReport> for Multi {
 }
 
 /// `MULTISCAN` of a directory: its files scanned in parallel (one such scan
-/// at a time), answered as they finish. `None` when the client went away.
+/// at a time), answered as they finish. `Err` when the client went away.
 fn multi(
     shared: &Shared,
     peer: &Peer,
     reply: Reply,
     top: &Path,
     excluded: &RegexSet,
-) -> Option<Counts> {
+) -> Result<Counts, Counts> {
     let _one = shared.multiscan.lock().unwrap_or_else(|p| p.into_inner());
-    let walk = walk_options(shared).walk([top.to_owned()]).ok()?;
+    let Ok(walk) = walk_options(shared).walk([top.to_owned()]) else {
+        return Err(Counts::default());
+    };
     let (_, set) = shared.sigs.current();
     let mut opts = TreeOptions::default();
     opts.threads = shared.cfg.max_threads;
@@ -334,7 +346,10 @@ fn multi(
         }
         ControlFlow::Continue(())
     });
-    (ran.is_ok() && !gone).then_some(counts)
+    match ran.is_ok() && !gone {
+        true => Ok(counts),
+        false => Err(counts),
+    }
 }
 
 /// `FILDES`: the passed descriptor, named `fd[N]`.

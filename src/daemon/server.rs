@@ -179,8 +179,6 @@ impl From<io::Error> for ReadError {
 pub(crate) struct Reader {
     buf: Vec<u8>,
     len: usize,
-    /// Nothing taken yet: the first packet may be an old-style command.
-    fresh: bool,
     /// Descriptors received and not claimed by a `FILDES`.
     pub fds: Vec<OwnedFd>,
 }
@@ -190,7 +188,6 @@ impl Reader {
         Reader {
             buf: vec![0; MAX_COMMAND + 64],
             len: 0,
-            fresh: true,
             fds: Vec::new(),
         }
     }
@@ -210,7 +207,13 @@ impl Reader {
     fn consume(&mut self, n: usize) {
         self.buf.copy_within(n..self.len, 0);
         self.len -= n;
-        self.fresh = false;
+    }
+
+    /// Whether a descriptor was received that no `FILDES` still buffered can
+    /// claim (one arrives with the byte after its `FILDES`, which may come
+    /// in one read with the commands before it).
+    pub fn unclaimed_fds(&self) -> bool {
+        !self.fds.is_empty() && memchr::memmem::find(&self.buf[..self.len], b"FILDES").is_none()
     }
 
     /// The next command, complete by `deadline`.
@@ -220,7 +223,9 @@ impl Reader {
         deadline: Instant,
     ) -> Result<(Framing, Vec<u8>), ReadError> {
         loop {
-            let whole_packet = self.fresh && self.len > 0;
+            // clamd moves what is left to the start of its buffer after each
+            // round of commands: an old-style command is taken there.
+            let whole_packet = self.len > 0;
             if let Some((framing, text, used)) =
                 protocol::split(&self.buf[..self.len], whole_packet)
             {

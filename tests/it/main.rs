@@ -5,6 +5,7 @@
 mod clamav_diff;
 mod cli;
 mod containers;
+mod daemon;
 mod depth;
 mod hostile;
 mod matcher;
