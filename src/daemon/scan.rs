@@ -311,10 +311,12 @@ fn multi(
         return Err(Counts::default());
     };
     let (_, set) = shared.sigs.current();
-    let mut opts = TreeOptions::default();
-    opts.threads = shared.cfg.max_threads;
-    opts.limits = shared.cfg.limits;
-    opts.spill_dir = shared.cfg.temporary_directory.clone();
+    let opts = TreeOptions {
+        threads: shared.cfg.max_threads,
+        limits: shared.cfg.limits,
+        spill_dir: shared.cfg.temporary_directory.clone(),
+        ..TreeOptions::default()
+    };
     let max_depth = match shared.cfg.max_directory_recursion {
         0 => u32::MAX,
         n => n,

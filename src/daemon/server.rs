@@ -276,6 +276,9 @@ pub(crate) struct Task {
     pub file: String,
 }
 
+/// An open connection, and since when it has waited for a command (if it does).
+type Conn = (Arc<Peer>, Option<Instant>);
+
 /// What every thread of the daemon shares.
 pub(crate) struct Shared {
     pub cfg: Config,
@@ -293,7 +296,7 @@ pub(crate) struct Shared {
     pub loaded_at: Mutex<SystemTime>,
     /// One `MULTISCAN` at a time spreads over the threads.
     pub multiscan: Mutex<()>,
-    conns: Mutex<HashMap<u64, (Arc<Peer>, Option<Instant>)>>,
+    conns: Mutex<HashMap<u64, Conn>>,
     conns_changed: Condvar,
     next_conn: AtomicU64,
     workers_done: AtomicBool,
