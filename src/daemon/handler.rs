@@ -42,6 +42,16 @@ impl Outstanding {
         *self.count.lock().unwrap_or_else(|p| p.into_inner()) > 0
     }
 
+    /// Wait until fewer than `n` scans run: one session cannot take the
+    /// whole queue.
+    fn wait_below(&self, n: usize) {
+        let count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        let _unused = self
+            .done
+            .wait_while(count, |c| *c >= n)
+            .unwrap_or_else(|p| p.into_inner());
+    }
+
     fn wait(&self) {
         let count = self.count.lock().unwrap_or_else(|p| p.into_inner());
         let _unused = self
@@ -192,6 +202,7 @@ fn in_session(
     match immediate(shared, peer, reader, &cmd, reply) {
         Some(Work::Closed) => Next::Close,
         Some(job) => {
+            s.outstanding.wait_below(shared.cfg.max_threads.max(2));
             job.start(shared, peer, reply, &s.outstanding);
             Next::Continue
         }

@@ -770,3 +770,56 @@ fn shutdown_and_sigterm_stop_the_daemon() {
     assert!(status.success(), "{log}");
     assert!(log.contains("stopped"), "{log}");
 }
+
+#[test]
+fn takes_its_sockets_from_systemd() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("activated.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let fd = listener.as_raw_fd();
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" daemon --no-config")
+        .arg(env!("CARGO_BIN_EXE_ward"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: dup2 is async-signal-safe; it puts the listening socket at
+    // descriptor 3 (without close-on-exec), as systemd passes it.
+    unsafe {
+        cmd.pre_exec(move || {
+            let moved = match fd {
+                3 => libc::fcntl(3, libc::F_SETFD, 0),
+                _ => libc::dup2(fd, 3),
+            };
+            match moved {
+                -1 => Err(std::io::Error::last_os_error()),
+                _ => Ok(()),
+            }
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let log = Drain::new(child.stderr.take().unwrap());
+    drop(listener);
+    let start = Instant::now();
+    let pong = loop {
+        let mut s = UnixStream::connect(&sock).unwrap_or_else(|e| panic!("{e}: {}", log.text()));
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"nPING\n").unwrap();
+        let got = read_all(&mut s);
+        if !got.is_empty() || start.elapsed() > Duration::from_secs(20) {
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let listening = format!("listening on {}", sock.display());
+    while !log.text().contains(&listening) && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(pong, b"PONG\n", "{}", log.text());
+    assert!(log.text().contains(&listening), "{}", log.text());
+}
