@@ -86,9 +86,10 @@ pub(crate) fn serve(shared: &Arc<Shared>, conn: u64, peer: &Arc<Peer>) {
                 Some(s) if s.outstanding.busy() => shared.cfg.read_timeout,
                 Some(_) => shared.cfg.idle_timeout.min(shared.cfg.read_timeout),
             };
-        shared.set_idle(conn, true);
+        let closable = session.as_ref().is_none_or(|s| !s.outstanding.busy());
+        shared.set_waiting(conn, true, closable);
         let got = reader.command(peer, deadline);
-        shared.set_idle(conn, false);
+        shared.set_waiting(conn, false, false);
         let (framing, text) = match got {
             Ok(x) => x,
             Err(ReadError::TimedOut) => {

@@ -179,3 +179,15 @@ impl Daemon {
         self.threads.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn public_types_are_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Config>();
+        check::<super::Daemon>();
+        check::<super::Listeners>();
+        check::<super::ConfigError>();
+    }
+}

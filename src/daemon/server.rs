@@ -105,6 +105,11 @@ impl Peer {
         let _ = rustix::net::shutdown(self.fd(), rustix::net::Shutdown::Both);
     }
 
+    /// Stop reading: a read waiting for a command returns at once.
+    pub fn stop_reading(&self) {
+        let _ = rustix::net::shutdown(self.fd(), rustix::net::Shutdown::Read);
+    }
+
     /// Stop sending, then read and drop what the client still sends, for at
     /// most `limit`: a client that is still sending a stream when it is
     /// refused gets to read the refusal rather than a reset.
@@ -276,8 +281,9 @@ pub(crate) struct Task {
     pub file: String,
 }
 
-/// An open connection, and since when it has waited for a command (if it does).
-type Conn = (Arc<Peer>, Option<Instant>);
+/// An open connection: since when it has waited for a command (if it does),
+/// and whether it may be closed then to make room (no scan of its own runs).
+type Conn = (Arc<Peer>, Option<Instant>, bool);
 
 /// What every thread of the daemon shares.
 pub(crate) struct Shared {
@@ -381,11 +387,13 @@ impl Shared {
         (tasks.len(), tasks.iter().filter(|t| t.is_some()).count())
     }
 
-    /// Mark connection `id` as waiting for a command (or not).
-    pub fn set_idle(&self, id: u64, idle: bool) {
+    /// Mark connection `id` as waiting for a command (or not), and whether
+    /// it may be closed to make room meanwhile.
+    pub fn set_waiting(&self, id: u64, waiting: bool, closable: bool) {
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(entry) = conns.get_mut(&id) {
-            entry.1 = idle.then(Instant::now);
+            entry.1 = waiting.then(Instant::now);
+            entry.2 = waiting && closable;
         }
     }
 }
@@ -538,7 +546,8 @@ fn make_room(shared: &Shared, limit: usize) {
     while conns.len() >= limit && !shared.stopping.load(Ordering::Acquire) {
         let idlest = conns
             .values()
-            .filter_map(|(peer, since)| since.map(|s| (s, peer)))
+            .filter(|(_, _, closable)| *closable)
+            .filter_map(|(peer, since, _)| since.map(|s| (s, peer)))
             .min_by_key(|(s, _)| *s);
         if let Some((_, peer)) = idlest {
             peer.shut();
@@ -579,7 +588,7 @@ fn spawn_conn(shared: &Arc<Shared>, stream: Stream, threads: &Mutex<Vec<JoinHand
         .conns
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(id, (Arc::clone(&peer), Some(Instant::now())));
+        .insert(id, (Arc::clone(&peer), Some(Instant::now()), true));
     let me = Arc::clone(shared);
     let spawned = std::thread::Builder::new()
         .name(format!("ward-conn-{}", peer.fd().as_raw_fd()))
@@ -621,12 +630,13 @@ impl Threads {
                 }
                 conns
                     .values()
-                    .filter(|(_, since)| since.is_some())
-                    .map(|(p, _)| Arc::clone(p))
+                    .filter(|(_, since, _)| since.is_some())
+                    .map(|(p, _, _)| Arc::clone(p))
                     .collect()
             };
+            // Stop reading only: a session's scans still answer.
             for peer in idle {
-                peer.shut();
+                peer.stop_reading();
             }
             std::thread::sleep(Duration::from_millis(20));
         }

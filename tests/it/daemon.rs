@@ -80,6 +80,21 @@ impl Daemon {
         self.log.as_ref().map(Drain::text).unwrap_or_default()
     }
 
+    /// Wait for `needle` in the log (written before the first PONG, but
+    /// read from the pipe by a thread of its own).
+    fn wait_log(&self, needle: &str) -> String {
+        let start = Instant::now();
+        while !self.log().contains(needle) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no {needle:?} in: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.log()
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -704,7 +719,7 @@ fn config_warnings_flags_and_reload() {
         ),
         &["--stream-max-length", "1K"],
     );
-    let log = d.log();
+    let log = d.wait_log("listening on");
     assert!(
         log.contains("clamd.conf:4: LogVerbose is a clamd option ward does not use; ignored"),
         "{log}"
