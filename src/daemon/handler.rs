@@ -243,8 +243,8 @@ impl Work {
         let job = Box::new(move |sc: &mut crate::Scanner| {
             match self {
                 Work::Path(kind, path) => scan::path(&me, sc, &peer2, reply, kind, &path),
-                Work::Fildes(fd) => scan::fildes(sc, &peer2, reply, fd),
-                Work::Stream(mut data) => scan::stream(sc, &peer2, reply, &mut data),
+                Work::Fildes(fd) => scan::fildes(&me, sc, &peer2, reply, fd),
+                Work::Stream(mut data) => scan::stream(&me, sc, &peer2, reply, &mut data),
                 Work::Closed => {}
             }
             done2.finish();

@@ -186,11 +186,19 @@ fn exclusions(patterns: &[String]) -> RegexSet {
     RegexSet::new(patterns).unwrap_or_else(|_| RegexSet::empty())
 }
 
-fn walk_options(shared: &Shared) -> WalkOptions {
+/// The walk's settings; `one_file_system` when the walk itself is to leave
+/// other filesystems out (a walk in turn answers for them itself).
+fn walk_options(shared: &Shared, one_file_system: bool) -> WalkOptions {
     let mut w = WalkOptions::new();
     w.follow_symlinks(shared.cfg.follow_directory_symlinks)
-        .one_file_system(!shared.cfg.cross_filesystems);
+        .one_file_system(one_file_system && !shared.cfg.cross_filesystems);
     w
+}
+
+/// The device a path is on (`None` when it cannot be told).
+fn device(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.dev())
 }
 
 /// How deep below `top` a path is.
@@ -211,13 +219,14 @@ fn walk(
     excluded: &RegexSet,
 ) -> Result<Counts, Counts> {
     let mut counts = Counts::default();
-    let Ok(mut walk) = walk_options(shared).walk([top.to_owned()]) else {
+    let Ok(mut walk) = walk_options(shared, false).walk([top.to_owned()]) else {
         return Err(counts);
     };
     let max_depth = match shared.cfg.max_directory_recursion {
         0 => u32::MAX,
         n => n,
     };
+    let top_dev = device(top);
     while let Some(entry) = walk.next() {
         if peer.gone() {
             return Err(counts);
@@ -229,6 +238,10 @@ fn walk(
                 if p != top && excluded.is_match(p.as_os_str().as_bytes()) {
                     out = reply.single(Some(p.as_os_str().as_bytes()), "Excluded");
                     walk.skip_current_dir();
+                } else if !shared.cfg.cross_filesystems && p != top && device(&p) != top_dev {
+                    let name = p.as_os_str().as_bytes();
+                    out = reply.single(Some(name), "Excluded (another filesystem)");
+                    walk.skip_current_dir();
                 } else if depth(&p, top) > max_depth {
                     walk.skip_current_dir();
                 }
@@ -237,9 +250,13 @@ fn walk(
                 let name = p.as_os_str().as_bytes();
                 if excluded.is_match(name) {
                     out = reply.single(Some(name), "Excluded");
-                } else {
+                } else if p != top && p.is_symlink() && !shared.cfg.follow_file_symlinks {
+                    // clamd skips links it does not follow, silently.
+                } else if let Some(report) =
+                    scan_one(sc, &p, p == top || shared.cfg.follow_file_symlinks)
+                {
                     counts.total += 1;
-                    let report = scan_one(shared, sc, &p);
+                    log_found(shared, peer, name, &report);
                     let (text, error) = answer(reply, name, &report, p == top);
                     out = text;
                     counts.errors += u64::from(error);
@@ -271,18 +288,37 @@ fn walk(
 }
 
 /// Scan one file of a walk; a symbolic link to a file is followed when
-/// `FollowFileSymlinks` says so (and reported under the link's name).
-fn scan_one(shared: &Shared, sc: &mut Scanner, path: &Path) -> FileReport {
-    if shared.cfg.follow_file_symlinks
-        && path.is_symlink()
-        && let Ok(target) = std::fs::canonicalize(path)
-        && target.is_file()
-    {
+/// `follow` says so (and reported under the link's name), else left out.
+fn scan_one(sc: &mut Scanner, path: &Path, follow: bool) -> Option<FileReport> {
+    if path.is_symlink() {
+        // The top of the scan, or reached through a link the walk followed
+        // (FollowDirectorySymlinks follows every link): a link to a file is
+        // scanned only with FollowFileSymlinks.
+        let target = std::fs::canonicalize(path).ok()?;
+        if !follow || !target.is_file() {
+            return None;
+        }
         let mut report = sc.scan_file(&target);
         report.path = path.to_owned();
-        return report;
+        return Some(report);
     }
-    sc.scan_file(path)
+    Some(sc.scan_file(path))
+}
+
+/// Log a detection, with who asked.
+fn log_found(shared: &Shared, peer: &Peer, name: &[u8], report: &FileReport) {
+    if let Verdict::Infected(found) = &report.verdict {
+        let names: Vec<&str> = found.iter().map(|m| &*m.name).collect();
+        (shared.log)(
+            super::Level::Warning,
+            format!(
+                "{}: {} FOUND (for {})",
+                String::from_utf8_lossy(name),
+                names.join(", "),
+                peer.describe()
+            ),
+        );
+    }
 }
 
 /// What a `MULTISCAN` worker hands back for one path.
@@ -307,7 +343,7 @@ fn multi(
     excluded: &RegexSet,
 ) -> Result<Counts, Counts> {
     let _one = shared.multiscan.lock().unwrap_or_else(|p| p.into_inner());
-    let Ok(walk) = walk_options(shared).walk([top.to_owned()]) else {
+    let Ok(walk) = walk_options(shared, true).walk([top.to_owned()]) else {
         return Err(Counts::default());
     };
     let (_, set) = shared.sigs.current();
@@ -327,7 +363,7 @@ fn multi(
         if excluded.is_match(p.as_os_str().as_bytes()) || depth(p, top) > max_depth + 1 {
             return Multi::Left;
         }
-        Multi::Scanned(scan_one(shared, sc, p))
+        scan_one(sc, p, shared.cfg.follow_file_symlinks).map_or(Multi::Left, Multi::Scanned)
     };
     let ran = crate::scan_tree_with(&set, walk, &opts, per_file, |event| {
         if peer.gone() {
@@ -339,6 +375,7 @@ fn multi(
         };
         counts.total += 1;
         let name = report.path.as_os_str().as_bytes();
+        log_found(shared, peer, name, &report);
         let (text, error) = answer(reply, name, &report, false);
         counts.errors += u64::from(error);
         counts.infected += u64::from(report.is_infected());
@@ -355,11 +392,12 @@ fn multi(
 }
 
 /// `FILDES`: the passed descriptor, named `fd[N]`.
-pub(crate) fn fildes(sc: &mut Scanner, peer: &Peer, reply: Reply, fd: OwnedFd) {
+pub(crate) fn fildes(shared: &Shared, sc: &mut Scanner, peer: &Peer, reply: Reply, fd: OwnedFd) {
     let name = format!("fd[{}]", fd.as_raw_fd());
     let out = match super::handler::regular(fd) {
         Ok(Some((file, size))) => {
             let report = sc.scan_opened(&Opened { file, size }, Path::new(&name));
+            log_found(shared, peer, name.as_bytes(), &report);
             result(reply, name.as_bytes(), &report)
         }
         Ok(None) => reply.message(Some(name.as_bytes()), "Not a regular file", "ERROR"),
@@ -369,10 +407,17 @@ pub(crate) fn fildes(sc: &mut Scanner, peer: &Peer, reply: Reply, fd: OwnedFd) {
 }
 
 /// `INSTREAM`: the received bytes, named `stream`.
-pub(crate) fn stream(sc: &mut Scanner, peer: &Peer, reply: Reply, data: &mut unpack::Scratch) {
+pub(crate) fn stream(
+    shared: &Shared,
+    sc: &mut Scanner,
+    peer: &Peer,
+    reply: Reply,
+    data: &mut unpack::Scratch,
+) {
     let out = match data.finish() {
         Ok(bytes) => {
             let report = sc.scan_buffer(bytes, Path::new("stream"));
+            log_found(shared, peer, b"stream", &report);
             result(reply, b"stream", &report)
         }
         Err(_) => reply.error("Error writing to temporary file"),

@@ -70,6 +70,18 @@ impl Peer {
         }
     }
 
+    /// Who it is, for the log: a unix-socket client's user, a TCP client's
+    /// address.
+    pub fn describe(&self) -> String {
+        match (&self.stream, &self.client) {
+            (Stream::Unix(_), Some(c)) => format!("uid {}", c.uid),
+            (Stream::Unix(_), None) => "a unix-socket client".into(),
+            (Stream::Tcp(s), _) => s
+                .peer_addr()
+                .map_or_else(|_| "a TCP client".into(), |a| a.to_string()),
+        }
+    }
+
     /// Whether it came over a unix socket.
     pub fn is_unix(&self) -> bool {
         matches!(self.stream, Stream::Unix(_))

@@ -838,3 +838,61 @@ fn takes_its_sockets_from_systemd() {
     assert_eq!(pong, b"PONG\n", "{}", log.text());
     assert!(log.text().contains(&listening), "{}", log.text());
 }
+
+/// Unmounts a test's own mount when dropped.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("--lazy").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn exclusions_links_and_other_filesystems_answer_as_clamd() {
+    let d = Daemon::start(
+        "ExcludePath /skipme\nCrossFilesystems no\nFollowFileSymlinks no\n",
+        &[],
+    );
+    let top = tree(&d);
+    let skipped = top.join("skipme");
+    std::fs::create_dir(&skipped).unwrap();
+    std::fs::write(skipped.join("x.com"), eicar()).unwrap();
+    let link = top.join("link.com");
+    std::os::unix::fs::symlink(top.join("sub/eicar.com"), &link).unwrap();
+    let mnt = top.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let o = run(Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&mnt));
+    assert!(
+        o.status.success(),
+        "mount (this test runs as root): {}",
+        stderr(&o)
+    );
+    let _mounted = Mounted(mnt.clone());
+    std::fs::write(mnt.join("y.com"), eicar()).unwrap();
+    let out = text(&d.talk(format!("nCONTSCAN {}\n", top.display()).as_bytes()));
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    let mut want = vec![
+        format!("{}: Excluded", skipped.display()),
+        format!("{}: Excluded (another filesystem)", mnt.display()),
+        format!(
+            "{}: {EICAR_NAME} FOUND",
+            top.join("sub/eicar.com").display()
+        ),
+        format!("{}: {EICAR_NAME} FOUND", top.join("sub/also.com").display()),
+    ];
+    want.sort();
+    assert_eq!(lines, want, "the link is left out, as clamd does: {out}");
+    // A link named as the path is followed and answered under the real
+    // path (clamd answers with realpath() too); the detection is logged.
+    let real = top.join("sub/eicar.com");
+    let r = text(&d.talk(format!("zSCAN {}\0", link.display()).as_bytes()));
+    assert_eq!(r, format!("{}: {EICAR_NAME} FOUND\0", real.display()));
+    d.wait_log(&format!(
+        "{}: {EICAR_NAME} FOUND (for uid 0)",
+        real.display()
+    ));
+}
