@@ -6,7 +6,7 @@ of 10 KiB and 1 MiB payloads with 1, 8 and 64 concurrent clients (requests
 per second, p50 and p99 latency); RSS at rest and its peak during a RELOAD.
 Prints a Markdown table.
 
-    scripts/bench-daemon.py [--ward target/release/ward] [--sigs FILE.ndb]
+    scripts/bench-daemon.py [--ward target/release/ward] [--sigs FILE.ndb] [--corpus DIR]
                             [--seconds 5] [--threads 16]
 
 The signatures default to benches/data/bench.ndb when present (see
@@ -59,6 +59,23 @@ def instream(path, payload):
     s.close()
     if not out.startswith(b"stream: "):
         raise RuntimeError(out)
+
+
+def path_scan(path, cmd, top):
+    """Wall time of a path command over the unix socket, and its answer lines."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(3600)
+    s.connect(path)
+    t = time.monotonic()
+    s.sendall(f"z{cmd} {top}\0".encode())
+    out = b""
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            break
+        out += b
+    s.close()
+    return time.monotonic() - t, [l for l in out.split(b"\0") if l]
 
 
 def rss_kib(pid):
@@ -125,6 +142,8 @@ def main():
     ap.add_argument("--sigs", default=os.path.join(here, "..", "benches", "data", "bench.ndb"))
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--corpus", help="also time CONTSCAN and MULTISCAN of this directory")
+    ap.add_argument("--no-instream", action="store_true", help="skip the INSTREAM loads")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ward-bench-daemon")
     db = os.path.join(tmp, "db")
@@ -153,6 +172,16 @@ def main():
             else [a.ward, "daemon", "--config-file", conf]
         )
         daemons[name] = (argv, sock)
+    if a.corpus:
+        # Read the corpus once so that neither daemon pays for a cold cache.
+        for d, _, files in os.walk(a.corpus):
+            for f in files:
+                try:
+                    with open(os.path.join(d, f), "rb") as fh:
+                        while fh.read(1 << 20):
+                            pass
+                except OSError:
+                    pass
     rows = {}
     payloads = {"10 KiB": random.Random(1).randbytes(10 << 10), "1 MiB": random.Random(2).randbytes(1 << 20)}
     for name, (argv, sock) in daemons.items():
@@ -162,7 +191,11 @@ def main():
         r["rest"] = rss_kib(p.pid)
         for label, data in payloads.items():
             for c in (1, 8, 64):
-                r[(label, c)] = load(sock, data, c, a.seconds)
+                if not a.no_instream:
+                    r[(label, c)] = load(sock, data, c, a.seconds)
+        if a.corpus:
+            for cmd in ("CONTSCAN", "MULTISCAN"):
+                r[cmd] = path_scan(sock, cmd, os.path.abspath(a.corpus))
         r["after"] = rss_kib(p.pid)
         r["reload"] = reload_peak(p, sock)
         p.terminate()
@@ -173,11 +206,20 @@ def main():
     print("|---|---:|---:|---:|")
     c, w = rows["clamd"], rows["ward"]
     print(f"| start-up to first PONG | {c['start']*1000:.0f} ms | {w['start']*1000:.0f} ms | {w['start']/c['start']:.2f} |")
-    for label in payloads:
+    for label in payloads if not a.no_instream else []:
         for n in (1, 8, 64):
             (cr, c50, c99), (wr, w50, w99) = c[(label, n)], w[(label, n)]
             print(f"| INSTREAM {label}, {n} clients: req/s | {cr:.0f} | {wr:.0f} | {wr/cr:.2f} |")
             print(f"| INSTREAM {label}, {n} clients: p50 / p99 ms | {c50:.1f} / {c99:.1f} | {w50:.1f} / {w99:.1f} | {w99/c99:.2f} (p99) |")
+    if a.corpus:
+        files = sum(len(f) for _, _, f in os.walk(a.corpus))
+        for cmd in ("CONTSCAN", "MULTISCAN"):
+            (ct, cl), (wt, wl) = c[cmd], w[cmd]
+            kinds = lambda ls: "{} FOUND, {} ERROR".format(
+                sum(l.endswith(b" FOUND") for l in ls), sum(l.endswith(b" ERROR") for l in ls))
+            print(f"| {cmd} of {files:,} files: wall s ({kinds(cl)} / {kinds(wl)}) | {ct:.1f} | {wt:.1f} | {ct/wt:.1f}x faster |")
+            if os.environ.get("SHOW_LINES"):
+                sys.stderr.write(b"\n".join(cl + [b"----"] + wl).decode(errors="replace") + "\n")
     print(f"| RSS at rest | {c['rest']/1024:.0f} MiB | {w['rest']/1024:.0f} MiB | {w['rest']/c['rest']:.2f} |")
     print(f"| RSS after the loads | {c['after']/1024:.0f} MiB | {w['after']/1024:.0f} MiB | |")
     print(f"| peak RSS during RELOAD | {c['reload']/1024:.0f} MiB | {w['reload']/1024:.0f} MiB | |")

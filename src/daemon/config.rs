@@ -243,6 +243,16 @@ const IGNORED: &[&str] = &[
     "OnAccessDenyOnError",
     "ForceToDisk",
     "Example",
+    // Older names, still in the clamd.conf Debian installs.
+    "PreludeEnable",
+    "PreludeAnalyzerName",
+    "AlgorithmicDetection",
+    "PhishingAlwaysBlockSSLMismatch",
+    "PhishingAlwaysBlockCloak",
+    "PartitionIntersection",
+    "ArchiveBlockMax",
+    "ScanOnAccess",
+    "MailFollowURLs",
 ];
 
 impl Config {
@@ -259,6 +269,7 @@ impl Config {
             source,
         })?;
         let mut warnings = Vec::new();
+        let mut ignored = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -268,26 +279,32 @@ impl Config {
                 Some((n, v)) => (n, v.trim().trim_matches('"')),
                 None => (line, ""),
             };
-            let at = |reason: String| ConfigError::Value {
-                path: path.to_owned(),
-                line: i + 1,
-                option: name.to_owned(),
-                reason,
-            };
             match self.set(name, value) {
                 Ok(true) => {}
-                Ok(false) if IGNORED.contains(&name) => warnings.push(format!(
-                    "{}:{}: {name} is a clamd option ward does not use; ignored",
-                    path.display(),
-                    i + 1
-                )),
+                Ok(false) if IGNORED.contains(&name) => {
+                    ignored.push(format!("{name} (line {})", i + 1))
+                }
                 Ok(false) => warnings.push(format!(
                     "{}:{}: unknown option {name}; ignored",
                     path.display(),
                     i + 1
                 )),
-                Err(reason) => return Err(at(reason)),
+                Err(reason) => {
+                    return Err(ConfigError::Value {
+                        path: path.to_owned(),
+                        line: i + 1,
+                        option: name.to_owned(),
+                        reason,
+                    });
+                }
             }
+        }
+        if !ignored.is_empty() {
+            warnings.push(format!(
+                "{}: clamd options ward does not use, ignored: {}",
+                path.display(),
+                ignored.join(", ")
+            ));
         }
         Ok(warnings)
     }
@@ -343,7 +360,7 @@ impl Config {
             }
             "ScanArchive" => self.limits.scan_archive = yes_no(v)?,
             "AlertExceedsMax" => self.limits.alert_exceeds_max = yes_no(v)?,
-            "AlertEncrypted" | "AlertEncryptedArchive" => {
+            "AlertEncrypted" | "AlertEncryptedArchive" | "ArchiveBlockEncrypted" => {
                 self.limits.alert_encrypted = yes_no(v)?;
             }
             "EnableShutdownCommand" => self.enable_shutdown = yes_no(v)?,
@@ -421,8 +438,10 @@ mod tests {
         assert_eq!(c.tcp_addr, ["::1", "127.0.0.1"]);
         assert!(c.follow_file_symlinks);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings[0].ends_with(":4: LogFile is a clamd option ward does not use; ignored"));
-        assert!(warnings[1].ends_with(":5: unknown option Bogus; ignored"));
+        assert!(warnings[0].ends_with(":5: unknown option Bogus; ignored"));
+        assert!(
+            warnings[1].ends_with(": clamd options ward does not use, ignored: LogFile (line 4)")
+        );
         std::fs::write(&path, "\nMaxThreads many\n").unwrap();
         let e = Config::new().read_file(&path).unwrap_err().to_string();
         assert!(

@@ -721,7 +721,7 @@ fn config_warnings_flags_and_reload() {
     );
     let log = d.wait_log("listening on");
     assert!(
-        log.contains("clamd.conf:4: LogVerbose is a clamd option ward does not use; ignored"),
+        log.contains("clamd.conf: clamd options ward does not use, ignored: LogVerbose (line 4)"),
         "{log}"
     );
     assert!(
