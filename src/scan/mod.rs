@@ -226,6 +226,8 @@ struct Scratch {
     state: FileState,
     /// Decompressed members, one per depth of nesting.
     members: Vec<unpack::Scratch>,
+    /// The normalised text view being matched (views are never nested).
+    text: Vec<u8>,
 }
 
 /// ClamAV's name for a zip whose entries overlap (a zip bomb's construction).
@@ -233,6 +235,17 @@ const OVERLAPPING_FILES: &str = "Heuristics.Zip.OverlappingFiles";
 
 /// Buffers larger than this are released after use rather than kept per thread.
 const KEEP_BUFFER: usize = 64 << 20;
+
+/// How the normalised view of a text file is named in a match's container
+/// chain.
+pub const TEXT_VIEW: &[u8] = b"normalized text";
+
+/// The most members of a zip one task scans in a row. rayon splits a range
+/// into a few long runs and splits a run again only while no thread has
+/// started it: with runs of a quarter of the archive, one thread finished
+/// while the other still had a whole run to go. Short runs keep both busy to
+/// the end; each run costs a scanner of its own (a few allocations).
+const MEMBERS_PER_TASK: usize = 16;
 
 impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
@@ -248,6 +261,7 @@ impl Scanner {
             },
             scratch: Scratch {
                 members: Vec::new(),
+                text: Vec::new(),
                 buf: Vec::new(),
                 state: FileState::new(set.inner.sigs.len()),
             },
@@ -379,16 +393,51 @@ impl Scanner {
             m.container.clone_from(&ctx.stack);
         }
         ctx.found.append(&mut found);
-        if ctx.limits.scan_archive && !ctx.done(self.opts.all_matches) {
-            self.scan_members(ctx, layer);
+        if layer.normalized || ctx.done(self.opts.all_matches) {
+            return;
+        }
+        let limits = &ctx.limits;
+        // Without archives, only mail is asked for (the zip test, which
+        // searches every file's last 64 KiB, is not paid for nothing).
+        let kind = match limits.scan_archive {
+            true => unpack::detect(layer.bytes),
+            false if limits.scan_mail => unpack::detect_mail(layer.bytes),
+            false => None,
+        };
+        match kind {
+            Some(unpack::Kind::Mail) if !limits.scan_mail => {}
+            Some(kind) => self.scan_members(ctx, layer, kind),
+            None if limits.scan_html && layer.whole => self.scan_text_view(ctx, layer),
+            None => {}
         }
     }
 
-    /// If `layer` is a container, scan its members (see [`Scanner::scan_layer`]).
-    fn scan_members(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
-        let Some(kind) = unpack::detect(layer.bytes) else {
+    /// If `layer` is text, match its normalised view as a layer one level
+    /// down, named [`TEXT_VIEW`] (see [`unpack::text`]).
+    fn scan_text_view(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        let n = layer.bytes.len();
+        if n == 0 || n > unpack::text::MAX_NORMALIZE {
             return;
-        };
+        }
+        if unpack::text::text_kind(layer.bytes).is_none() {
+            return;
+        }
+        let mut text = std::mem::take(&mut self.scratch.text);
+        let len = unpack::text::normalize(layer.bytes, &mut text);
+        if len > 0 {
+            ctx.stack.push(TEXT_VIEW.to_vec());
+            self.scan_layer(ctx, &Layer::normalized(&text[..len], layer.depth + 1));
+            ctx.stack.pop();
+        }
+        if text.capacity() > KEEP_BUFFER {
+            text = Vec::new();
+        }
+        self.scratch.text = text;
+    }
+
+    /// Scan the members of `layer`, a container of `kind` (see
+    /// [`Scanner::scan_layer`]).
+    fn scan_members(&mut self, ctx: &mut ScanCtx, layer: &Layer, kind: unpack::Kind) {
         if layer.depth >= ctx.limits.max_recursion {
             ctx.hit(Limit::MaxRecursion);
             return;
@@ -448,6 +497,7 @@ impl Scanner {
                         unpack::Cut::Time => Limit::MaxScanTime,
                         unpack::Cut::Broken => Limit::Broken,
                         unpack::Cut::Unsupported => Limit::Unsupported,
+                        unpack::Cut::Depth => Limit::MaxRecursion,
                     });
                 }
                 if cut != Some(unpack::Cut::Time) {
@@ -524,6 +574,7 @@ impl Scanner {
         let parts: Vec<ctx::Part> = pool.install(|| {
             (0..index.len())
                 .into_par_iter()
+                .with_max_len(MEMBERS_PER_TASK)
                 .map_init(
                     || {
                         let dir = worker.opts.spill_dir.as_deref();
@@ -585,6 +636,7 @@ impl Scanner {
             opts,
             scratch: Scratch {
                 members: Vec::new(),
+                text: Vec::new(),
                 buf: Vec::new(),
                 state: FileState::new(self.set.inner.sigs.len()),
             },

@@ -13,12 +13,14 @@ mod ar;
 mod bytes;
 mod cab;
 mod cpio;
+mod mail;
 mod rpm;
 mod sevenz;
 #[allow(unsafe_code)]
 mod spill;
 mod stream;
 mod tar;
+pub mod text;
 mod zip;
 
 pub use spill::Scratch;
@@ -56,6 +58,8 @@ pub enum Kind {
     SevenZip,
     /// Microsoft cabinet.
     Cab,
+    /// A mail message (RFC 822, MIME) or an mbox of them.
+    Mail,
 }
 
 impl Kind {
@@ -75,6 +79,7 @@ impl Kind {
             Kind::Rpm => "RPM",
             Kind::SevenZip => "7Zip",
             Kind::Cab => "CAB",
+            Kind::Mail => "Mail",
         }
     }
 }
@@ -116,6 +121,11 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     if tar::is_tar(data) {
         return Some(Kind::Tar);
     }
+    // Before zip: a zip's end record in a mail's unencoded part would
+    // otherwise take the whole message for a zip.
+    if mail::is_mail(data) {
+        return Some(Kind::Mail);
+    }
     if zip::is_zip(data) {
         return Some(Kind::Zip);
     }
@@ -147,6 +157,11 @@ impl Caps {
     }
 }
 
+/// [`Kind::Mail`] if `data` is mail, without asking for any other format.
+pub fn detect_mail(data: &[u8]) -> Option<Kind> {
+    mail::is_mail(data).then_some(Kind::Mail)
+}
+
 /// Whether `deadline` has passed.
 pub(crate) fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
@@ -169,6 +184,9 @@ pub enum Cut {
     Broken,
     /// Its compression method is not one ward can decompress.
     Unsupported,
+    /// It is nested deeper inside its container than unpacking goes (mail
+    /// multiparts past 32 levels); its bytes are given as they are.
+    Depth,
 }
 
 /// What unpacking finds.
@@ -225,6 +243,7 @@ pub fn unpack(
         Kind::Rpm => rpm::unpack(data, caps, visit),
         Kind::SevenZip => sevenz::unpack(data, caps, scratch, visit),
         Kind::Cab => cab::unpack(data, caps, scratch, visit),
+        Kind::Mail => mail::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

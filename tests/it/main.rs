@@ -2,12 +2,14 @@
 //! reference matcher (`reference`) and the helpers in `util`: running a child
 //! with a deadline and its output drained, the EICAR bytes, hex, a seeded RNG.
 
+mod audit;
 mod clamav_diff;
 mod cli;
 mod containers;
 mod daemon;
 mod depth;
 mod hostile;
+mod mail;
 mod matcher;
 mod packages;
 mod prop;
@@ -15,5 +17,7 @@ mod quarantine;
 mod reference;
 mod sevenz_cab;
 mod split;
+mod updates;
 mod util;
+mod views;
 mod watch;
