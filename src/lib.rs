@@ -47,6 +47,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod compile;
+pub mod daemon;
 pub mod encoding;
 mod fsops;
 pub mod health;

@@ -2,6 +2,7 @@
 //! library's public API.
 
 mod audit;
+mod daemon;
 mod health;
 mod limits;
 mod output;
@@ -61,6 +62,10 @@ enum Command {
     /// One look at the machine's protection: version, signatures, real-time
     /// protection, quarantine, threats, last audit, pending updates.
     Health(health::HealthArgs),
+    /// A clamd-compatible scanning service for clamdscan, clamav-milter,
+    /// pyclamd and other clamd clients. Runs until SIGTERM or SHUTDOWN;
+    /// SIGHUP or RELOAD reloads signatures.
+    Daemon(daemon::DaemonArgs),
 }
 
 /// The state directory: `--home`, else `$WARD_HOME`, else the default for the
@@ -138,5 +143,6 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args, cli.home.as_deref()),
         Command::Updates(cmd) => updates::run(&cmd),
         Command::Health(args) => health::run(&args, cli.home.as_deref()),
+        Command::Daemon(args) => daemon::run(&args),
     }
 }

@@ -336,6 +336,33 @@ impl Scanner {
         ctx.found
     }
 
+    /// Scan bytes already in memory (a stream received over a socket, say)
+    /// as one whole file, under the scanner's [`Limits`]: its size against
+    /// [`Limits::max_filesize`], its scan (containers included) against
+    /// [`Limits::max_scantime`]. `path` is only reported.
+    ///
+    /// ```
+    /// let set = ward::SignatureSet::builtin();
+    /// let mut scanner = ward::Scanner::new(&set);
+    /// scanner.max_filesize(Some(4));
+    /// let report = scanner.scan_buffer(b"too long", "stream".as_ref());
+    /// assert!(matches!(report.verdict, ward::Verdict::Skipped(_)));
+    /// ```
+    pub fn scan_buffer(&mut self, data: &[u8], path: &Path) -> FileReport {
+        let size = data.len() as u64;
+        let (scanned_bytes, verdict) = match self.opts.limits.max_filesize {
+            Some(limit) if size > limit => {
+                (0, Verdict::Skipped(SkipReason::TooLarge { size, limit }))
+            }
+            _ => self.scan_top(ScanCtx::new(self.opts.limits), &Layer::whole(data)),
+        };
+        FileReport {
+            path: path.to_owned(),
+            scanned_bytes,
+            verdict,
+        }
+    }
+
     /// Match one layer and add what matched to `ctx.found`: the digests and
     /// the allow list when the layer is whole (an allow-listed layer matches
     /// nothing), then the body signatures (unless a hash signature matched and

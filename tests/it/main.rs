@@ -6,6 +6,7 @@ mod audit;
 mod clamav_diff;
 mod cli;
 mod containers;
+mod daemon;
 mod depth;
 mod hostile;
 mod mail;
