@@ -301,6 +301,65 @@ fn fix_restores_modes_and_ownership_and_nothing_else() {
 }
 
 #[test]
+fn fix_evaluates_every_rule_again() {
+    // A world-writable /etc/passwd fails its own rule and the tree walk:
+    // after the fix neither may be reported, on screen or in the record.
+    let f = Fake::new();
+    f.chmod("etc/passwd", 0o666);
+    let o = f.audit(&[]);
+    assert!(line(&stdout(&o), "files-world-writable").contains("NON-COMPLIANT"));
+    let o = f.audit(&["--fix"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("fixed: /etc/passwd: mode 0666 -> 0644"),
+        "{out}"
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        line(&out, "files-world-writable").contains(" COMPLIANT"),
+        "{out}"
+    );
+    assert!(out.contains(" 0 non-compliant, "), "{out}");
+    let last: Value =
+        serde_json::from_slice(&fs::read(f.home.join("audit-last.json")).unwrap()).unwrap();
+    assert_eq!(last["non_compliant"], 0, "{last}");
+    f.chmod("etc/passwd", 0o666);
+    let (code, rules, summary) = f.audit_json(&["--fix"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(rule(&rules, "files-world-writable")["status"], "compliant");
+    assert_eq!(
+        rule(&rules, "perms-passwd")["fixed"][0],
+        "/etc/passwd: mode 0666 -> 0644"
+    );
+    assert_eq!(summary["non_compliant"], 0);
+}
+
+#[test]
+fn fix_leaves_a_file_with_a_hard_link_outside_the_root_alone() {
+    let f = Fake::new();
+    let outside = f.root.parent().unwrap().join("outside");
+    fs::write(&outside, fs::read(f.p("etc/passwd")).unwrap()).unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o666)).unwrap();
+    fs::remove_file(f.p("etc/passwd")).unwrap();
+    fs::hard_link(&outside, f.p("etc/passwd")).unwrap();
+    let o = f.audit(&["--fix"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        stderr(&o).contains("perms-passwd: not fixed: /etc/passwd: it has more than one hard link"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.contains("fixed: /etc/passwd"), "{out}");
+    assert!(
+        line(&out, "perms-passwd").contains("NON-COMPLIANT"),
+        "{out}"
+    );
+    let mode = fs::metadata(&outside).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o666);
+}
+
+#[test]
 fn sshd_values_come_from_includes_first_and_skip_match_blocks() {
     let f = Fake::new();
     f.write(
