@@ -19,7 +19,10 @@ use serde_json::Value;
 
 use crate::util::{Drain, eicar, run, stderr, stdout, ward};
 
+/// How long a test waits for a line before calling the watcher hung.
 const WAIT: Duration = Duration::from_secs(15);
+/// How soon a drift line must follow the change that causes it.
+const PROMPT: Duration = Duration::from_secs(1);
 /// The shadow group's id in the fake root (as on Debian).
 const SHADOW_GID: u32 = 42;
 
@@ -663,6 +666,20 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// Wait for the `n`th line with `needle`, and fail unless it came within
+    /// [`PROMPT`] of `since` (the change that caused it).
+    fn drift_within_a_second(&self, needle: &str, n: usize, since: Instant) {
+        self.wait_lines(needle, n);
+        let took = since.elapsed();
+        assert!(
+            took <= PROMPT,
+            "{needle:?} came {took:?} after the change, not within {PROMPT:?}; log:\n{}",
+            self.err.text()
+        );
+    }
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -689,12 +706,15 @@ fn the_watcher_logs_drift_and_the_return_to_compliance() {
         w.err.text()
     );
     let drift = "/etc/passwd: perms-passwd NON-COMPLIANT (was COMPLIANT); expected at most 0644 root:root, found 0666 root:root";
+    let t = Instant::now();
     f.chmod("etc/passwd", 0o666);
-    w.wait_lines(drift, 1);
+    w.drift_within_a_second(drift, 1, t);
+    let t = Instant::now();
     f.chmod("etc/passwd", 0o644);
-    w.wait_lines(
+    w.drift_within_a_second(
         "/etc/passwd: perms-passwd COMPLIANT (was NON-COMPLIANT); 0644 root:root",
         1,
+        t,
     );
     // A file renamed over the watched one, as editors and dpkg do.
     f.write(
@@ -702,25 +722,30 @@ fn the_watcher_logs_drift_and_the_return_to_compliance() {
         &fs::read_to_string(f.p("etc/passwd")).unwrap(),
         0o666,
     );
+    let t = Instant::now();
     fs::rename(f.p("etc/passwd.new"), f.p("etc/passwd")).unwrap();
-    w.wait_lines(drift, 2);
+    w.drift_within_a_second(drift, 2, t);
     // A change of reason within one state is not an event.
     f.chmod("etc/passwd", 0o777);
     // A new sshd include, in a directory the rules found by a glob.
+    let t = Instant::now();
     f.write(
         "etc/ssh/sshd_config.d/99-x.conf",
         "PermitRootLogin yes\n",
         0o600,
     );
-    w.wait_lines("sshd-permit-root-login NON-COMPLIANT (was COMPLIANT); expected PermitRootLogin no, found PermitRootLogin yes (/etc/ssh/sshd_config.d/99-x.conf:1)", 1);
+    w.drift_within_a_second("sshd-permit-root-login NON-COMPLIANT (was COMPLIANT); expected PermitRootLogin no, found PermitRootLogin yes (/etc/ssh/sshd_config.d/99-x.conf:1)", 1, t);
     // A kernel setting in the tree's /proc/sys.
+    let t = Instant::now();
     fs::write(f.p("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
-    w.wait_lines("sysctl-ip-forward NON-COMPLIANT (was COMPLIANT)", 1);
+    w.drift_within_a_second("sysctl-ip-forward NON-COMPLIANT (was COMPLIANT)", 1, t);
     // A missing directory appearing later: cron.hourly, removed and made again.
+    let t = Instant::now();
     fs::remove_dir(f.p("etc/cron.hourly")).unwrap();
-    w.wait_lines("perms-cron-hourly N/A (was COMPLIANT)", 1);
+    w.drift_within_a_second("perms-cron-hourly N/A (was COMPLIANT)", 1, t);
+    let t = Instant::now();
     f.dir("etc/cron.hourly", 0o755);
-    w.wait_lines("perms-cron-hourly NON-COMPLIANT (was N/A)", 1);
+    w.drift_within_a_second("perms-cron-hourly NON-COMPLIANT (was N/A)", 1, t);
     let events = history(&f);
     let ids: Vec<(&str, &str)> = events
         .iter()
