@@ -22,15 +22,25 @@
 //! to the caller as [`DriftNotice::Changed`]. A change of reason within one
 //! state (mode 0666, then 0777) is not an event.
 //!
-//! Hard links are the known blind spot: a `chmod` through another name of
-//! the same file is seen on the next event in the directory or never, as the
-//! directory watch only reports names in it.
+//! A watched directory is looked up as the rules look up files (links
+//! resolved inside the root), so a directory reached through a symbolic link
+//! in the tree (`/etc/ssh -> /opt/ssh`) is watched where the link leads.
+//!
+//! The known blind spots:
+//! - hard links: a `chmod` through another name of the same file is seen on
+//!   the next event in the directory or never, as the directory watch only
+//!   reports names in it;
+//! - a rule's file that is itself a symbolic link: the watch is on the
+//!   directory holding the link, so a change to the file it leads to (in
+//!   another directory) is not an event there;
+//! - a symbolic link to a directory pointed elsewhere: the watch stays on the
+//!   old directory until that one is moved or deleted.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -233,8 +243,9 @@ struct State {
     findings: Vec<Finding>,
     inputs: Vec<Vec<Input>>,
     fd: OwnedFd,
-    /// Watch descriptor → the in-system directory.
-    dirs: HashMap<i32, PathBuf>,
+    /// Watch descriptor → the in-system directories it is for (more than
+    /// one when links lead two paths to one directory).
+    dirs: HashMap<i32, Vec<PathBuf>>,
     /// In-system directory → its watch.
     watched: HashMap<PathBuf, i32>,
     log: EventLog,
@@ -318,7 +329,7 @@ impl State {
             if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
                 return (0..self.findings.len()).collect();
             }
-            let Some(dir) = self.dirs.get(&wd).cloned() else {
+            let Some(dirs) = self.dirs.get(&wd).cloned() else {
                 continue;
             };
             if flags.intersects(ReadFlags::IGNORED | ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF)
@@ -326,7 +337,12 @@ impl State {
                 // Watched again where the path leads, on the next sync.
                 self.forget(wd, flags.contains(ReadFlags::MOVE_SELF));
             }
-            events.push(Event { dir, name });
+            for dir in dirs {
+                events.push(Event {
+                    dir,
+                    name: name.clone(),
+                });
+            }
         }
         let mut affected = BTreeSet::new();
         for ev in &events {
@@ -340,7 +356,7 @@ impl State {
     }
 
     fn forget(&mut self, wd: i32, remove: bool) {
-        if let Some(dir) = self.dirs.remove(&wd) {
+        for dir in self.dirs.remove(&wd).unwrap_or_default() {
             self.watched.remove(&dir);
         }
         if remove {
@@ -397,18 +413,26 @@ impl State {
             if self.watched.contains_key(&dir) {
                 continue;
             }
-            let real = self.host.path(&dir);
-            match inotify::add_watch(&self.fd, &real, MASK) {
+            // The directory as the rules see it (links resolved inside the
+            // root), watched through its descriptor.
+            let added_wd = self.host.open_dir(&dir).and_then(|fd| {
+                let proc = format!("/proc/self/fd/{}", fd.as_raw_fd());
+                Ok(inotify::add_watch(&self.fd, proc, MASK)?)
+            });
+            match added_wd {
                 Ok(wd) => {
-                    if let Some(old) = self.dirs.insert(wd, dir.clone()) {
-                        self.watched.remove(&old);
+                    let dirs = self.dirs.entry(wd).or_default();
+                    if !dirs.contains(&dir) {
+                        dirs.push(dir.clone());
                     }
                     self.watched.insert(dir, wd);
                     added = true;
                 }
-                Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => {}
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR) => {}
                 Err(e) => {
-                    let why = format!("{}: cannot watch: {}", real.display(), io::Error::from(e));
+                    let why = format!("{}: cannot watch: {e}", self.host.path(&dir).display());
                     let _ = self.tx.send(DriftNotice::Error(why));
                 }
             }

@@ -152,6 +152,13 @@ impl Host {
         Ok((fd, m))
     }
 
+    /// An `O_PATH` descriptor of an in-system directory, looked up as every
+    /// other path is (links resolved inside the root): what a watch is put
+    /// on, through `/proc/self/fd`.
+    pub(crate) fn open_dir(&self, abs: &Path) -> io::Result<OwnedFd> {
+        self.open(abs, OFlags::PATH | OFlags::DIRECTORY)
+    }
+
     /// The text of an in-system file (at most 16 MiB of it, bytes that are
     /// not UTF-8 replaced); `None` when it does not exist.
     pub fn read(&self, abs: &Path) -> io::Result<Option<String>> {

@@ -832,3 +832,37 @@ fn kernel_settings_are_also_checked_on_the_period() {
         1,
     );
 }
+#[test]
+fn drift_is_seen_through_a_symlinked_directory_in_the_tree() {
+    // /etc/ssh is a link to /opt/ssh inside the tree (absolute, so it would
+    // lead elsewhere if followed outside it).
+    let f = Fake::new();
+    fs::create_dir_all(f.p("opt")).unwrap();
+    fs::rename(f.p("etc/ssh"), f.p("opt/ssh")).unwrap();
+    std::os::unix::fs::symlink(Path::new("/").join("opt/ssh"), f.p("etc/ssh")).unwrap();
+    assert_eq!(
+        f.audit(&[]).status.code(),
+        Some(0),
+        "the link is followed in the tree"
+    );
+    let w = Watch::start(&f, &[]);
+    assert!(!w.err.text().contains("ward: error"), "{}", w.err.text());
+    let t = Instant::now();
+    fs::set_permissions(
+        f.p("opt/ssh/sshd_config"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    w.drift_within_a_second(
+        "/etc/ssh/sshd_config: perms-sshd-config NON-COMPLIANT (was COMPLIANT)",
+        1,
+        t,
+    );
+    let t = Instant::now();
+    fs::write(
+        f.p("opt/ssh/sshd_config.d/99-x.conf"),
+        "PermitRootLogin yes\n",
+    )
+    .unwrap();
+    w.drift_within_a_second("sshd-permit-root-login NON-COMPLIANT (was COMPLIANT)", 1, t);
+}
