@@ -866,3 +866,32 @@ fn drift_is_seen_through_a_symlinked_directory_in_the_tree() {
     .unwrap();
     w.drift_within_a_second("sshd-permit-root-login NON-COMPLIANT (was COMPLIANT)", 1, t);
 }
+
+fn health(f: &Fake) -> Value {
+    let empty = f.root.parent().unwrap().join("no-clamav");
+    fs::create_dir_all(&empty).unwrap();
+    let o = run(ward()
+        .arg("--home")
+        .arg(&f.home)
+        .args(["health", "--json", "--no-updates", "--clamav-dir"])
+        .arg(&empty));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn watch_audit_alone_is_not_real_time_malware_protection() {
+    let f = Fake::new();
+    let w = Watch::start(&f, &[]);
+    let t = Instant::now();
+    f.chmod("etc/group", 0o664);
+    w.drift_within_a_second(
+        "/etc/group: perms-group NON-COMPLIANT (was COMPLIANT)",
+        1,
+        t,
+    );
+    let h = health(&f);
+    assert_eq!(h["realtime"]["running"], false, "{h:#}");
+    assert_eq!(h["realtime"]["pid"], Value::Null, "{h:#}");
+    assert!(!f.home.join("watch.json").exists());
+}
