@@ -427,7 +427,7 @@ fn print_drift(n: &ward::posture::DriftNotice, root: &Path) {
                 ),
             );
         }
-        DriftNotice::Error(e) => log(Level::Error, e),
+        DriftNotice::Error(e) => log(Level::Error, &output::escape(std::ffi::OsStr::new(e))),
         other => log(Level::Notice, &format!("{other:?}")),
     }
 }
