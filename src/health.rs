@@ -149,6 +149,11 @@ pub struct AuditLast {
     pub non_compliant: u64,
     /// Checks that could not run.
     pub errors: u64,
+    /// The tree audited: `/` for this machine, else a mounted image or a
+    /// container's filesystem (`null` in a result written before it was
+    /// recorded).
+    #[serde(default)]
+    pub root: Option<String>,
 }
 
 /// Pending updates.

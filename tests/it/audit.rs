@@ -895,3 +895,27 @@ fn watch_audit_alone_is_not_real_time_malware_protection() {
     assert_eq!(h["realtime"]["pid"], Value::Null, "{h:#}");
     assert!(!f.home.join("watch.json").exists());
 }
+#[test]
+fn health_names_the_tree_the_last_audit_was_of() {
+    let f = Fake::new();
+    f.chmod("etc/passwd", 0o666);
+    assert_eq!(f.audit(&[]).status.code(), Some(1));
+    let h = health(&f);
+    assert_eq!(h["audit"]["root"], f.root.to_str().unwrap(), "{h:#}");
+    assert_eq!(h["audit"]["non_compliant"], 2, "{h:#}");
+    let empty = f.root.parent().unwrap().join("no-clamav");
+    let o = run(ward()
+        .arg("--home")
+        .arg(&f.home)
+        .args(["health", "--no-updates", "--clamav-dir"])
+        .arg(&empty));
+    let text = stdout(&o);
+    let last = text
+        .lines()
+        .find(|l| l.starts_with("last audit"))
+        .unwrap_or_else(|| panic!("no last audit line in:\n{text}"));
+    assert!(
+        last.contains(&format!(" of {}: ", f.root.display())) && last.contains("2 non-compliant"),
+        "{text}"
+    );
+}
