@@ -213,11 +213,10 @@ pub fn check(opts: &HealthOptions) -> Health {
     }
 }
 
-/// The kernel's host name.
+/// The kernel's host name, or `localhost`: the name every ward record
+/// carries.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+    crate::posture::record::host_name()
 }
 
 type Note<'a> = dyn FnMut(&str, &dyn std::fmt::Display) + 'a;
