@@ -100,11 +100,12 @@ fn main() {
     let passwd = root.join("etc/passwd");
     let (mut drift, mut back) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for _ in 0..n {
+        // From just before the chmod: the event may be read before it returns.
+        let t0 = Instant::now();
         chmod(&passwd, 0o666);
-        let t0 = Instant::now();
         drift.push(wait_for(&lines, DRIFT).saturating_duration_since(t0));
-        chmod(&passwd, 0o644);
         let t0 = Instant::now();
+        chmod(&passwd, 0o644);
         back.push(wait_for(&lines, BACK).saturating_duration_since(t0));
     }
     let _ = child.kill();

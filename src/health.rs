@@ -149,6 +149,11 @@ pub struct AuditLast {
     pub non_compliant: u64,
     /// Checks that could not run.
     pub errors: u64,
+    /// The tree audited: `/` for this machine, else a mounted image or a
+    /// container's filesystem (`null` in a result written before it was
+    /// recorded).
+    #[serde(default)]
+    pub root: Option<String>,
 }
 
 /// Pending updates.
@@ -208,11 +213,10 @@ pub fn check(opts: &HealthOptions) -> Health {
     }
 }
 
-/// The kernel's host name.
+/// The kernel's host name, or `localhost`: the name every ward record
+/// carries.
 pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+    crate::posture::record::host_name()
 }
 
 type Note<'a> = dyn FnMut(&str, &dyn std::fmt::Display) + 'a;

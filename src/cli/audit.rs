@@ -96,10 +96,19 @@ pub fn run(args: &AuditArgs, home_arg: Option<&Path>) -> ExitCode {
     };
     let mut outcomes = profile.evaluate(&host);
     let fixes = if args.fix {
-        fix(&host, &mut outcomes)
+        if let Err(e) = host.fixable() {
+            eprintln!("ward: --fix: {e}");
+            return ExitCode::from(2);
+        }
+        fix(&host, &outcomes)
     } else {
         Vec::new()
     };
+    if !fixes.is_empty() {
+        // A fix can change other rules' results too (a world-writable
+        // /etc/passwd is also a finding of the tree walk): evaluate all again.
+        outcomes = profile.evaluate(&host);
+    }
     let summary = Summary::of(outcomes.iter().map(|o| &o.finding));
     let text = match args.json {
         true => json_lines(&outcomes, &fixes, &summary, &profile, &host),
@@ -119,11 +128,11 @@ pub fn run(args: &AuditArgs, home_arg: Option<&Path>) -> ExitCode {
     })
 }
 
-/// Fix every non-compliant file rule and evaluate it again; the changes made,
-/// by rule index. A failed fix is reported on stderr.
-fn fix(host: &Host, outcomes: &mut [Outcome<'_>]) -> Vec<(usize, Vec<String>)> {
+/// Fix every non-compliant file rule; the changes made, by rule index. A
+/// failed fix is reported on stderr.
+fn fix(host: &Host, outcomes: &[Outcome<'_>]) -> Vec<(usize, Vec<String>)> {
     let mut all = Vec::new();
-    for (i, o) in outcomes.iter_mut().enumerate() {
+    for (i, o) in outcomes.iter().enumerate() {
         let Check::File(c) = &o.rule.check else {
             continue;
         };
@@ -135,7 +144,6 @@ fn fix(host: &Host, outcomes: &mut [Outcome<'_>]) -> Vec<(usize, Vec<String>)> {
             Ok(done) => all.push((i, done)),
             Err(e) => eprintln!("ward: {}: not fixed: {e}", o.rule.id),
         }
-        o.finding = o.rule.check.run(host);
     }
     all
 }

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 use ward::health::{Health, HealthOptions};
 
+use super::output;
+
 #[derive(Args, Debug)]
 pub struct HealthArgs {
     /// One JSON document (the schema is in the README).
@@ -94,8 +96,12 @@ fn text(h: &Health) -> String {
     ));
     out.push_str(&match &h.audit {
         Some(a) => format!(
-            "last audit            {}: {} compliant, {} non-compliant, {} errors\n",
-            a.time, a.compliant, a.non_compliant, a.errors
+            "last audit            {} of {}: {} compliant, {} non-compliant, {} errors\n",
+            a.time,
+            output::escape(std::ffi::OsStr::new(a.root.as_deref().unwrap_or("?"))),
+            a.compliant,
+            a.non_compliant,
+            a.errors
         ),
         None => "last audit            never run\n".to_owned(),
     });

@@ -307,12 +307,16 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
     let threats = watcher.as_ref().map_or(&never, |w| w.notices());
     let never_drift = crossbeam_channel::never();
     let drifts = drift.as_ref().map_or(&never_drift, |d| d.notices());
-    // Held (with its lock) until ward exits, for `ward health`.
+    // Held (with its lock) until ward exits, for `ward health`: only by a
+    // malware watch (`--audit` alone is not real-time malware protection).
     let status = ward::watch::status::WatchStatus::new(&args.paths, args.block);
-    let _status = ward::watch::status::claim(&home, &status).unwrap_or_else(|e| {
-        log(Level::Warning, &format!("no status for ward health: {e}"));
-        None
-    });
+    let _status = match watcher.is_some() {
+        true => ward::watch::status::claim(&home, &status).unwrap_or_else(|e| {
+            log(Level::Warning, &format!("no status for ward health: {e}"));
+            None
+        }),
+        false => None,
+    };
     while !stop.load(Ordering::Relaxed) {
         if hup.swap(false, Ordering::Relaxed)
             && let Some(w) = &watcher
@@ -423,7 +427,7 @@ fn print_drift(n: &ward::posture::DriftNotice, root: &Path) {
                 ),
             );
         }
-        DriftNotice::Error(e) => log(Level::Error, e),
+        DriftNotice::Error(e) => log(Level::Error, &output::escape(std::ffi::OsStr::new(e))),
         other => log(Level::Notice, &format!("{other:?}")),
     }
 }

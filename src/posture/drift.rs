@@ -14,7 +14,8 @@
 //!   inputs are taken again after each evaluation (an sshd `Include` may name
 //!   new files).
 //! - kernel settings (procfs sends no events) and the account databases are
-//!   also evaluated on a period, and the tree walks on a long one.
+//!   also evaluated on a period, and the tree walks on a long one, on a
+//!   thread of their own so that a walk of seconds never delays the events.
 //! - a lost event (the kernel queue overflowed) re-evaluates every rule.
 //!
 //! A change of a rule's state (compliant, non-compliant, not applicable,
@@ -22,15 +23,25 @@
 //! to the caller as [`DriftNotice::Changed`]. A change of reason within one
 //! state (mode 0666, then 0777) is not an event.
 //!
-//! Hard links are the known blind spot: a `chmod` through another name of
-//! the same file is seen on the next event in the directory or never, as the
-//! directory watch only reports names in it.
+//! A watched directory is looked up as the rules look up files (links
+//! resolved inside the root), so a directory reached through a symbolic link
+//! in the tree (`/etc/ssh -> /opt/ssh`) is watched where the link leads.
+//!
+//! The known blind spots:
+//! - hard links: a `chmod` through another name of the same file is seen on
+//!   the next event in the directory or never, as the directory watch only
+//!   reports names in it;
+//! - a rule's file that is itself a symbolic link: the watch is on the
+//!   directory holding the link, so a change to the file it leads to (in
+//!   another directory) is not an event there;
+//! - a symbolic link to a directory pointed elsewhere: the watch stays on the
+//!   old directory until that one is moved or deleted.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -152,7 +163,7 @@ impl DriftOptions {
         let mut s = State {
             findings: Vec::with_capacity(n),
             inputs: Vec::with_capacity(n),
-            profile,
+            profile: Arc::new(profile),
             host,
             fd,
             dirs: HashMap::new(),
@@ -180,15 +191,35 @@ impl DriftOptions {
             }
         }
         let stop = Arc::new(AtomicBool::new(false));
+        let (walk_tx, walks) = unbounded();
+        let walker = Walker {
+            profile: Arc::clone(&s.profile),
+            host: s.host.clone(),
+            rules: s.rules_of(Refresh::Slow),
+            every: self.slow,
+            tx: walk_tx,
+        };
+        let flag = Arc::clone(&stop);
+        let walk_thread = std::thread::Builder::new()
+            .name("ward-drift-walk".into())
+            .spawn(move || walker.run(&flag))
+            .map_err(DriftError::Notify)?;
         let flag = Arc::clone(&stop);
         let opts = self.clone();
         let thread = std::thread::Builder::new()
             .name("ward-drift".into())
-            .spawn(move || s.run(&opts, &flag))
-            .map_err(DriftError::Notify)?;
+            .spawn(move || s.run(&opts, &flag, &walks));
+        let thread = match thread {
+            Ok(t) => t,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                let _ = walk_thread.join();
+                return Err(DriftError::Notify(e));
+            }
+        };
         Ok(DriftWatch {
             stop,
-            thread: Some(thread),
+            threads: vec![thread, walk_thread],
             notices: rx,
         })
     }
@@ -198,7 +229,7 @@ impl DriftOptions {
 #[derive(Debug)]
 pub struct DriftWatch {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
     notices: Receiver<DriftNotice>,
 }
 
@@ -215,7 +246,7 @@ impl DriftWatch {
 
     fn halt(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
@@ -228,13 +259,14 @@ impl Drop for DriftWatch {
 }
 
 struct State {
-    profile: Profile,
+    profile: Arc<Profile>,
     host: Host,
     findings: Vec<Finding>,
     inputs: Vec<Vec<Input>>,
     fd: OwnedFd,
-    /// Watch descriptor → the in-system directory.
-    dirs: HashMap<i32, PathBuf>,
+    /// Watch descriptor → the in-system directories it is for (more than
+    /// one when links lead two paths to one directory).
+    dirs: HashMap<i32, Vec<PathBuf>>,
     /// In-system directory → its watch.
     watched: HashMap<PathBuf, i32>,
     log: EventLog,
@@ -249,9 +281,9 @@ struct Event {
 }
 
 impl State {
-    fn run(mut self, opts: &DriftOptions, stop: &AtomicBool) {
+    fn run(mut self, opts: &DriftOptions, stop: &AtomicBool, walks: &Receiver<(usize, Finding)>) {
         let mut buf = vec![MaybeUninit::<u8>::uninit(); 64 << 10];
-        let (mut period, mut slow) = (Instant::now() + opts.interval, Instant::now() + opts.slow);
+        let mut period = Instant::now() + opts.interval;
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             let wait = TICK.min(period.saturating_duration_since(now));
@@ -264,9 +296,8 @@ impl State {
                 period = now + opts.interval;
                 self.evaluate(self.rules_of(Refresh::Period));
             }
-            if now >= slow {
-                slow = now + opts.slow;
-                self.evaluate(self.rules_of(Refresh::Slow));
+            for (i, f) in walks.try_iter() {
+                self.settle(i, f);
             }
         }
     }
@@ -318,7 +349,7 @@ impl State {
             if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
                 return (0..self.findings.len()).collect();
             }
-            let Some(dir) = self.dirs.get(&wd).cloned() else {
+            let Some(dirs) = self.dirs.get(&wd).cloned() else {
                 continue;
             };
             if flags.intersects(ReadFlags::IGNORED | ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF)
@@ -326,7 +357,12 @@ impl State {
                 // Watched again where the path leads, on the next sync.
                 self.forget(wd, flags.contains(ReadFlags::MOVE_SELF));
             }
-            events.push(Event { dir, name });
+            for dir in dirs {
+                events.push(Event {
+                    dir,
+                    name: name.clone(),
+                });
+            }
         }
         let mut affected = BTreeSet::new();
         for ev in &events {
@@ -340,7 +376,7 @@ impl State {
     }
 
     fn forget(&mut self, wd: i32, remove: bool) {
-        if let Some(dir) = self.dirs.remove(&wd) {
+        for dir in self.dirs.remove(&wd).unwrap_or_default() {
             self.watched.remove(&dir);
         }
         if remove {
@@ -363,21 +399,27 @@ impl State {
 
     fn evaluate_once(&mut self, rules: &BTreeSet<usize>) {
         for &i in rules {
-            let rule = &self.profile.rules()[i];
-            let f = rule.check.run(&self.host);
-            let previous = self.findings[i].status;
-            if f.status != previous {
-                let event = DriftEvent::new(rule, previous, &f, self.host.root());
-                if let Err(e) = self.log.append(&event) {
-                    let _ = self.tx.send(DriftNotice::Error(format!(
-                        "cannot record an audit event: {e}"
-                    )));
-                }
-                let _ = self.tx.send(DriftNotice::Changed(event));
-            }
-            self.findings[i] = f;
-            self.inputs[i] = rule.check.inputs(&self.host);
+            let f = self.profile.rules()[i].check.run(&self.host);
+            self.settle(i, f);
         }
+    }
+
+    /// Take rule `i`'s new finding: record a change of state, take its
+    /// inputs again.
+    fn settle(&mut self, i: usize, f: Finding) {
+        let rule = &self.profile.rules()[i];
+        let previous = self.findings[i].status;
+        if f.status != previous {
+            let event = DriftEvent::new(rule, previous, &f, self.host.root());
+            if let Err(e) = self.log.append(&event) {
+                let _ = self.tx.send(DriftNotice::Error(format!(
+                    "cannot record an audit event: {e}"
+                )));
+            }
+            let _ = self.tx.send(DriftNotice::Changed(event));
+        }
+        self.findings[i] = f;
+        self.inputs[i] = rule.check.inputs(&self.host);
     }
 
     /// Watch every directory the inputs need; whether a watch was added.
@@ -397,18 +439,26 @@ impl State {
             if self.watched.contains_key(&dir) {
                 continue;
             }
-            let real = self.host.path(&dir);
-            match inotify::add_watch(&self.fd, &real, MASK) {
+            // The directory as the rules see it (links resolved inside the
+            // root), watched through its descriptor.
+            let added_wd = self.host.open_dir(&dir).and_then(|fd| {
+                let proc = format!("/proc/self/fd/{}", fd.as_raw_fd());
+                Ok(inotify::add_watch(&self.fd, proc, MASK)?)
+            });
+            match added_wd {
                 Ok(wd) => {
-                    if let Some(old) = self.dirs.insert(wd, dir.clone()) {
-                        self.watched.remove(&old);
+                    let dirs = self.dirs.entry(wd).or_default();
+                    if !dirs.contains(&dir) {
+                        dirs.push(dir.clone());
                     }
                     self.watched.insert(dir, wd);
                     added = true;
                 }
-                Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => {}
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR) => {}
                 Err(e) => {
-                    let why = format!("{}: cannot watch: {}", real.display(), io::Error::from(e));
+                    let why = format!("{}: cannot watch: {e}", self.host.path(&dir).display());
                     let _ = self.tx.send(DriftNotice::Error(why));
                 }
             }
@@ -431,6 +481,42 @@ impl State {
     }
 }
 
+/// The long-period rules (tree walks), evaluated on their own thread; the
+/// findings go to the watching thread, which records changes of state.
+struct Walker {
+    profile: Arc<Profile>,
+    host: Host,
+    rules: BTreeSet<usize>,
+    every: Duration,
+    tx: Sender<(usize, Finding)>,
+}
+
+impl Walker {
+    fn run(self, stop: &AtomicBool) {
+        if self.rules.is_empty() {
+            return;
+        }
+        let mut next = Instant::now() + self.every;
+        while !stop.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now < next {
+                std::thread::sleep(TICK.min(next - now));
+                continue;
+            }
+            for &i in &self.rules {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let f = self.profile.rules()[i].check.run(&self.host);
+                if self.tx.send((i, f)).is_err() {
+                    return;
+                }
+            }
+            next = Instant::now() + self.every;
+        }
+    }
+}
+
 /// Whether an event concerns a rule with these inputs.
 fn touches(inputs: &[Input], ev: &Event) -> bool {
     let at = match &ev.name {
@@ -441,4 +527,41 @@ fn touches(inputs: &[Input], ev: &Event) -> bool {
         Input::File(p) => p.starts_with(&at),
         Input::Dir(d) => *d == ev.dir || d.starts_with(&at),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn tree_walks_run_on_their_period_and_report_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(root.join("usr")).unwrap();
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        let mut opts = DriftOptions::new();
+        opts.slow_interval(Duration::from_millis(50));
+        let w = opts
+            .start(Profile::baseline(), Host::new(&root), &home)
+            .unwrap();
+        let x = root.join("usr/x");
+        std::fs::write(&x, "x\n").unwrap();
+        std::fs::set_permissions(&x, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let event = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match w.notices().recv_timeout(left) {
+                Ok(DriftNotice::Changed(e)) if e.rule == "files-world-writable" => break e,
+                Ok(_) => {}
+                Err(e) => panic!("no files-world-writable event: {e}"),
+            }
+        };
+        assert_eq!(event.status, Status::NonCompliant);
+        assert!(event.reason.contains("/usr/x"), "{}", event.reason);
+        w.stop();
+    }
 }

@@ -6,7 +6,8 @@
 //! link in an image (`/etc/motd -> /run/motd`, or an absolute link planted to
 //! point at the auditing host) resolves as it would inside the image, never
 //! outside it. Kernels without `openat2` (before 5.6) fall back to a plain
-//! lookup below the root.
+//! lookup below the root, which follows such links out of it: there reading
+//! is still allowed, but a fix below a root other than `/` is refused.
 //!
 //! User and group names are those of the audited system: they come from its
 //! own `/etc/passwd` and `/etc/group`.
@@ -72,8 +73,22 @@ impl Host {
         self.root.join(relative(abs))
     }
 
+    /// Whether files below this root can be changed safely: a root other
+    /// than `/` needs `openat2(RESOLVE_IN_ROOT)` (Linux 5.6), as the plain
+    /// lookup follows links out of the tree.
+    pub fn fixable(&self) -> io::Result<()> {
+        self.open_confined(Path::new("/"), OFlags::PATH, true)
+            .map(drop)
+    }
+
     /// Open an in-system path below the root with `flags`.
     fn open(&self, abs: &Path, flags: OFlags) -> io::Result<OwnedFd> {
+        self.open_confined(abs, flags, false)
+    }
+
+    /// Open an in-system path below the root; with `confined`, refuse the
+    /// plain lookup on a kernel without `openat2` unless the root is `/`.
+    fn open_confined(&self, abs: &Path, flags: OFlags, confined: bool) -> io::Result<OwnedFd> {
         let flags = flags | OFlags::CLOEXEC;
         let rel = relative(abs);
         let root = rustix::fs::open(
@@ -93,6 +108,16 @@ impl Host {
             Mode::empty(),
             ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
         ) {
+            Err(rustix::io::Errno::NOSYS) if confined && self.root != Path::new("/") => {
+                Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!(
+                        "{}: this kernel has no openat2 (Linux 5.6 or later), so links in the \
+                         tree could lead outside it; not changed",
+                        self.root.display()
+                    ),
+                ))
+            }
             Err(rustix::io::Errno::NOSYS) => {
                 Ok(rustix::fs::openat(&root, rel_or_dot, flags, Mode::empty())?)
             }
@@ -111,11 +136,27 @@ impl Host {
     }
 
     /// Open an in-system path to change its mode or owner: never through a
-    /// symbolic link at its end, never blocking (a FIFO).
+    /// symbolic link at its end, never blocking (a FIFO). Below a root other
+    /// than `/`, never on a kernel without `openat2`, and never a file with
+    /// more than one hard link (another name may lie outside the tree).
     pub(crate) fn open_for_fix(&self, abs: &Path) -> io::Result<(OwnedFd, Meta)> {
-        let fd = self.open(abs, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK)?;
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        let fd = self.open_confined(abs, flags, true)?;
         let m = meta(&fd)?;
+        if self.root != Path::new("/") && !m.dir && rustix::fs::fstat(&fd)?.st_nlink > 1 {
+            return Err(io::Error::other(
+                "it has more than one hard link (another name may lie outside the root); \
+                 not changed",
+            ));
+        }
         Ok((fd, m))
+    }
+
+    /// An `O_PATH` descriptor of an in-system directory, looked up as every
+    /// other path is (links resolved inside the root): what a watch is put
+    /// on, through `/proc/self/fd`.
+    pub(crate) fn open_dir(&self, abs: &Path) -> io::Result<OwnedFd> {
+        self.open(abs, OFlags::PATH | OFlags::DIRECTORY)
     }
 
     /// The text of an in-system file (at most 16 MiB of it, bytes that are

@@ -19,7 +19,10 @@ use serde_json::Value;
 
 use crate::util::{Drain, eicar, run, stderr, stdout, ward};
 
+/// How long a test waits for a line before calling the watcher hung.
 const WAIT: Duration = Duration::from_secs(15);
+/// How soon a drift line must follow the change that causes it.
+const PROMPT: Duration = Duration::from_secs(1);
 /// The shadow group's id in the fake root (as on Debian).
 const SHADOW_GID: u32 = 42;
 
@@ -298,6 +301,65 @@ fn fix_restores_modes_and_ownership_and_nothing_else() {
     f.chmod("etc/passwd", 0o666);
     assert_eq!(f.audit(&[]).status.code(), Some(1));
     assert_eq!(f.mode("etc/passwd"), 0o666);
+}
+
+#[test]
+fn fix_evaluates_every_rule_again() {
+    // A world-writable /etc/passwd fails its own rule and the tree walk:
+    // after the fix neither may be reported, on screen or in the record.
+    let f = Fake::new();
+    f.chmod("etc/passwd", 0o666);
+    let o = f.audit(&[]);
+    assert!(line(&stdout(&o), "files-world-writable").contains("NON-COMPLIANT"));
+    let o = f.audit(&["--fix"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("fixed: /etc/passwd: mode 0666 -> 0644"),
+        "{out}"
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        line(&out, "files-world-writable").contains(" COMPLIANT"),
+        "{out}"
+    );
+    assert!(out.contains(" 0 non-compliant, "), "{out}");
+    let last: Value =
+        serde_json::from_slice(&fs::read(f.home.join("audit-last.json")).unwrap()).unwrap();
+    assert_eq!(last["non_compliant"], 0, "{last}");
+    f.chmod("etc/passwd", 0o666);
+    let (code, rules, summary) = f.audit_json(&["--fix"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(rule(&rules, "files-world-writable")["status"], "compliant");
+    assert_eq!(
+        rule(&rules, "perms-passwd")["fixed"][0],
+        "/etc/passwd: mode 0666 -> 0644"
+    );
+    assert_eq!(summary["non_compliant"], 0);
+}
+
+#[test]
+fn fix_leaves_a_file_with_a_hard_link_outside_the_root_alone() {
+    let f = Fake::new();
+    let outside = f.root.parent().unwrap().join("outside");
+    fs::write(&outside, fs::read(f.p("etc/passwd")).unwrap()).unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o666)).unwrap();
+    fs::remove_file(f.p("etc/passwd")).unwrap();
+    fs::hard_link(&outside, f.p("etc/passwd")).unwrap();
+    let o = f.audit(&["--fix"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        stderr(&o).contains("perms-passwd: not fixed: /etc/passwd: it has more than one hard link"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.contains("fixed: /etc/passwd"), "{out}");
+    assert!(
+        line(&out, "perms-passwd").contains("NON-COMPLIANT"),
+        "{out}"
+    );
+    let mode = fs::metadata(&outside).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o666);
 }
 
 #[test]
@@ -604,6 +666,20 @@ impl Watch {
     }
 }
 
+impl Watch {
+    /// Wait for the `n`th line with `needle`, and fail unless it came within
+    /// [`PROMPT`] of `since` (the change that caused it).
+    fn drift_within_a_second(&self, needle: &str, n: usize, since: Instant) {
+        self.wait_lines(needle, n);
+        let took = since.elapsed();
+        assert!(
+            took <= PROMPT,
+            "{needle:?} came {took:?} after the change, not within {PROMPT:?}; log:\n{}",
+            self.err.text()
+        );
+    }
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -630,12 +706,15 @@ fn the_watcher_logs_drift_and_the_return_to_compliance() {
         w.err.text()
     );
     let drift = "/etc/passwd: perms-passwd NON-COMPLIANT (was COMPLIANT); expected at most 0644 root:root, found 0666 root:root";
+    let t = Instant::now();
     f.chmod("etc/passwd", 0o666);
-    w.wait_lines(drift, 1);
+    w.drift_within_a_second(drift, 1, t);
+    let t = Instant::now();
     f.chmod("etc/passwd", 0o644);
-    w.wait_lines(
+    w.drift_within_a_second(
         "/etc/passwd: perms-passwd COMPLIANT (was NON-COMPLIANT); 0644 root:root",
         1,
+        t,
     );
     // A file renamed over the watched one, as editors and dpkg do.
     f.write(
@@ -643,25 +722,30 @@ fn the_watcher_logs_drift_and_the_return_to_compliance() {
         &fs::read_to_string(f.p("etc/passwd")).unwrap(),
         0o666,
     );
+    let t = Instant::now();
     fs::rename(f.p("etc/passwd.new"), f.p("etc/passwd")).unwrap();
-    w.wait_lines(drift, 2);
+    w.drift_within_a_second(drift, 2, t);
     // A change of reason within one state is not an event.
     f.chmod("etc/passwd", 0o777);
     // A new sshd include, in a directory the rules found by a glob.
+    let t = Instant::now();
     f.write(
         "etc/ssh/sshd_config.d/99-x.conf",
         "PermitRootLogin yes\n",
         0o600,
     );
-    w.wait_lines("sshd-permit-root-login NON-COMPLIANT (was COMPLIANT); expected PermitRootLogin no, found PermitRootLogin yes (/etc/ssh/sshd_config.d/99-x.conf:1)", 1);
+    w.drift_within_a_second("sshd-permit-root-login NON-COMPLIANT (was COMPLIANT); expected PermitRootLogin no, found PermitRootLogin yes (/etc/ssh/sshd_config.d/99-x.conf:1)", 1, t);
     // A kernel setting in the tree's /proc/sys.
+    let t = Instant::now();
     fs::write(f.p("proc/sys/net/ipv4/ip_forward"), "1\n").unwrap();
-    w.wait_lines("sysctl-ip-forward NON-COMPLIANT (was COMPLIANT)", 1);
+    w.drift_within_a_second("sysctl-ip-forward NON-COMPLIANT (was COMPLIANT)", 1, t);
     // A missing directory appearing later: cron.hourly, removed and made again.
+    let t = Instant::now();
     fs::remove_dir(f.p("etc/cron.hourly")).unwrap();
-    w.wait_lines("perms-cron-hourly N/A (was COMPLIANT)", 1);
+    w.drift_within_a_second("perms-cron-hourly N/A (was COMPLIANT)", 1, t);
+    let t = Instant::now();
     f.dir("etc/cron.hourly", 0o755);
-    w.wait_lines("perms-cron-hourly NON-COMPLIANT (was N/A)", 1);
+    w.drift_within_a_second("perms-cron-hourly NON-COMPLIANT (was N/A)", 1, t);
     let events = history(&f);
     let ids: Vec<(&str, &str)> = events
         .iter()
@@ -746,5 +830,92 @@ fn kernel_settings_are_also_checked_on_the_period() {
     w.wait_lines(
         "net.ipv4.ip_forward: sysctl-ip-forward NON-COMPLIANT (was COMPLIANT)",
         1,
+    );
+}
+#[test]
+fn drift_is_seen_through_a_symlinked_directory_in_the_tree() {
+    // /etc/ssh is a link to /opt/ssh inside the tree (absolute, so it would
+    // lead elsewhere if followed outside it).
+    let f = Fake::new();
+    fs::create_dir_all(f.p("opt")).unwrap();
+    fs::rename(f.p("etc/ssh"), f.p("opt/ssh")).unwrap();
+    std::os::unix::fs::symlink(Path::new("/").join("opt/ssh"), f.p("etc/ssh")).unwrap();
+    assert_eq!(
+        f.audit(&[]).status.code(),
+        Some(0),
+        "the link is followed in the tree"
+    );
+    let w = Watch::start(&f, &[]);
+    assert!(!w.err.text().contains("ward: error"), "{}", w.err.text());
+    let t = Instant::now();
+    fs::set_permissions(
+        f.p("opt/ssh/sshd_config"),
+        fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    w.drift_within_a_second(
+        "/etc/ssh/sshd_config: perms-sshd-config NON-COMPLIANT (was COMPLIANT)",
+        1,
+        t,
+    );
+    let t = Instant::now();
+    fs::write(
+        f.p("opt/ssh/sshd_config.d/99-x.conf"),
+        "PermitRootLogin yes\n",
+    )
+    .unwrap();
+    w.drift_within_a_second("sshd-permit-root-login NON-COMPLIANT (was COMPLIANT)", 1, t);
+}
+
+fn health(f: &Fake) -> Value {
+    let empty = f.root.parent().unwrap().join("no-clamav");
+    fs::create_dir_all(&empty).unwrap();
+    let o = run(ward()
+        .arg("--home")
+        .arg(&f.home)
+        .args(["health", "--json", "--no-updates", "--clamav-dir"])
+        .arg(&empty));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn watch_audit_alone_is_not_real_time_malware_protection() {
+    let f = Fake::new();
+    let w = Watch::start(&f, &[]);
+    let t = Instant::now();
+    f.chmod("etc/group", 0o664);
+    w.drift_within_a_second(
+        "/etc/group: perms-group NON-COMPLIANT (was COMPLIANT)",
+        1,
+        t,
+    );
+    let h = health(&f);
+    assert_eq!(h["realtime"]["running"], false, "{h:#}");
+    assert_eq!(h["realtime"]["pid"], Value::Null, "{h:#}");
+    assert!(!f.home.join("watch.json").exists());
+}
+#[test]
+fn health_names_the_tree_the_last_audit_was_of() {
+    let f = Fake::new();
+    f.chmod("etc/passwd", 0o666);
+    assert_eq!(f.audit(&[]).status.code(), Some(1));
+    let h = health(&f);
+    assert_eq!(h["audit"]["root"], f.root.to_str().unwrap(), "{h:#}");
+    assert_eq!(h["audit"]["non_compliant"], 2, "{h:#}");
+    let empty = f.root.parent().unwrap().join("no-clamav");
+    let o = run(ward()
+        .arg("--home")
+        .arg(&f.home)
+        .args(["health", "--no-updates", "--clamav-dir"])
+        .arg(&empty));
+    let text = stdout(&o);
+    let last = text
+        .lines()
+        .find(|l| l.starts_with("last audit"))
+        .unwrap_or_else(|| panic!("no last audit line in:\n{text}"));
+    assert!(
+        last.contains(&format!(" of {}: ", f.root.display())) && last.contains("2 non-compliant"),
+        "{text}"
     );
 }
