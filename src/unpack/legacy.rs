@@ -18,7 +18,7 @@ use super::{Caps, Cut, Found, Scratch};
 
 /// Where decoded bytes go (the scratch buffer, through a small pending
 /// buffer), up to the member cap.
-struct Out<'s> {
+pub(super) struct Out<'s> {
     scratch: &'s mut Scratch,
     pending: Vec<u8>,
     caps: &'s Caps,
@@ -29,7 +29,7 @@ struct Out<'s> {
 const CHUNK: usize = 64 << 10;
 
 impl<'s> Out<'s> {
-    fn new(scratch: &'s mut Scratch, caps: &'s Caps) -> Out<'s> {
+    pub(super) fn new(scratch: &'s mut Scratch, caps: &'s Caps) -> Out<'s> {
         scratch.clear();
         Out {
             scratch,
@@ -41,7 +41,7 @@ impl<'s> Out<'s> {
     }
 
     #[inline]
-    fn push(&mut self, b: u8) -> bool {
+    pub(super) fn push(&mut self, b: u8) -> bool {
         if self.taken >= self.caps.member {
             self.cut.get_or_insert(Cut::Size);
             return false;
@@ -60,7 +60,30 @@ impl<'s> Out<'s> {
         self.cut.is_none()
     }
 
-    fn finish(mut self, broken: bool) -> (&'s [u8], Option<Cut>) {
+    /// [`Out::push`] for each of `bytes`, a chunk at a time.
+    pub(super) fn extend(&mut self, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() {
+            let room = self.caps.member.saturating_sub(self.taken);
+            if room == 0 {
+                self.cut.get_or_insert(Cut::Size);
+                return false;
+            }
+            let n = bytes
+                .len()
+                .min(CHUNK - self.pending.len())
+                .min(usize::try_from(room).unwrap_or(usize::MAX));
+            // The last byte through push, which flushes a full chunk.
+            self.pending.extend_from_slice(&bytes[..n - 1]);
+            self.taken += (n - 1) as u64;
+            if !self.push(bytes[n - 1]) {
+                return false;
+            }
+            bytes = &bytes[n..];
+        }
+        self.cut.is_none()
+    }
+
+    pub(super) fn finish(mut self, broken: bool) -> (&'s [u8], Option<Cut>) {
         if self.scratch.push(&self.pending, self.caps.memory).is_err() {
             self.cut.get_or_insert(Cut::Size);
         }

@@ -15,6 +15,7 @@ mod cab;
 mod cpio;
 mod legacy;
 mod mail;
+mod ole2;
 mod rpm;
 mod sevenz;
 #[allow(unsafe_code)]
@@ -67,6 +68,8 @@ pub enum Kind {
     BinHex,
     /// A file compressed by Microsoft's `compress.exe`.
     Szdd,
+    /// An OLE2 compound file (Office 97–2003 documents, MSI packages).
+    Ole2,
 }
 
 impl Kind {
@@ -90,6 +93,7 @@ impl Kind {
             Kind::Tnef => "TNEF",
             Kind::BinHex => "BinHex",
             Kind::Szdd => "SZDD",
+            Kind::Ole2 => "OLE2",
         }
     }
 }
@@ -127,6 +131,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if cab::is_cab(data) {
         return Some(Kind::Cab);
+    }
+    if ole2::is_ole2(data) {
+        return Some(Kind::Ole2);
     }
     if legacy::is_szdd(data) {
         return Some(Kind::Szdd);
@@ -266,6 +273,7 @@ pub fn unpack(
         Kind::Tnef => legacy::tnef(data, caps, visit),
         Kind::BinHex => legacy::binhex(data, caps, scratch, visit),
         Kind::Szdd => legacy::szdd(data, caps, scratch, visit),
+        Kind::Ole2 => ole2::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

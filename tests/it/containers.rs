@@ -452,6 +452,8 @@ fn clamav_testfiles_of_the_formats_ward_unpacks_are_found() {
         "clam.tnef",
         "clam.exe.binhex",
         "clam.exe.szdd",
+        "clam.ole.doc",
+        "clam.ppt",
         "clam.tar.gz",
         "clam_cache_emax.tgz",
     ] {
