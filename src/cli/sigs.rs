@@ -15,8 +15,8 @@ pub enum SigsCommand {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Store parsed signatures in one binary database (.wdb) that loads faster
-    /// than the text files; use it with `-d FILE.wdb`. The built-in signatures
+    /// Store parsed signatures in one compiled set (.wardset) that loads faster
+    /// than the text files; use it with `-d FILE.wardset`. The built-in signatures
     /// are not stored (they are added at scan time unless --no-builtin).
     Compile {
         /// Signature files or directories.
@@ -40,6 +40,9 @@ pub enum SigsCommand {
 const SHOWN_WARNINGS: usize = 20;
 
 pub fn print_warnings(db: &ward::Database) {
+    for s in &db.skipped {
+        eprintln!("ward: warning: {s}");
+    }
     for w in db.warnings.iter().take(SHOWN_WARNINGS) {
         eprintln!("ward: warning: {w} (signature skipped)");
     }
@@ -76,14 +79,15 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
         eprintln!("ward: cannot compile signatures: {e}");
         return ExitCode::from(2);
     }
-    if output.extension().is_none_or(|e| e != "wdb") {
+    let ext = ward::sig::compiled::EXTENSION;
+    if output.extension().is_none_or(|e| e != ext) {
         eprintln!(
-            "ward: {}: the output name must end in .wdb so that -d recognises it",
+            "ward: {}: the output name must end in .{ext} so that -d recognises it",
             output.display()
         );
         return ExitCode::from(2);
     }
-    match write_atomically(output, &ward::sig::wdb::encode(&db)) {
+    match write_atomically(output, &ward::sig::compiled::encode(&db)) {
         Ok(()) => {
             println!("{}: {} signatures", output.display(), db.len());
             ExitCode::SUCCESS

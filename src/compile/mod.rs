@@ -288,24 +288,30 @@ impl SetBuilder {
 
     /// Load every source into a [`Database`] without compiling.
     pub fn database(&self) -> Result<Database, DatabaseError> {
-        let mut db = if self.builtin {
-            Database::builtin()
-        } else {
-            Database::new()
-        };
+        let mut db = Database::new();
         let mut errors = Vec::new();
-        let results = self
+        let mut results = self
             .paths
             .iter()
             .map(|p| db.load_path(p))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .chain(
-                self.texts
-                    .iter()
-                    .map(|(f, n, t)| db.load_bytes(*f, n, t))
-                    .collect::<Vec<_>>(),
-            );
+            .collect::<Vec<_>>();
+        // Databases named that hold nothing would have every file reported clean.
+        if !self.paths.is_empty() && db.signatures() == 0 && results.iter().all(Result::is_ok) {
+            return Err(DatabaseError::NoSignatures {
+                paths: self.paths.clone(),
+            });
+        }
+        if self.builtin {
+            let mut all = Database::builtin();
+            all.merge(db);
+            db = all;
+        }
+        results.extend(
+            self.texts
+                .iter()
+                .map(|(f, n, t)| db.load_bytes(*f, n, t))
+                .collect::<Vec<_>>(),
+        );
         for r in results {
             match r {
                 Ok(()) => {}

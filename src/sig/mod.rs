@@ -7,10 +7,10 @@
 //! matched with different semantics.
 
 pub mod builtin;
+pub mod compiled;
 pub mod hashdb;
 pub mod hexpat;
 pub mod ndb;
-pub mod wdb;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -166,7 +166,7 @@ pub struct SigError {
 pub struct SigWarning {
     /// Where it was found.
     pub file: PathBuf,
-    /// 1-based line.
+    /// 1-based line; 0 for the whole file.
     pub line: usize,
     /// Why it is skipped.
     pub reason: String,
@@ -174,7 +174,10 @@ pub struct SigWarning {
 
 impl fmt::Display for SigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.reason)
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.reason),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.reason),
+        }
     }
 }
 
@@ -191,12 +194,23 @@ pub enum DatabaseError {
         source: std::io::Error,
     },
     /// The file's extension names no format ward reads.
-    #[error("{}: unknown signature format (expected .ndb, .hdb, .hsb, .fp, .sfp, .ign2 or .wdb)", path.display())]
+    #[error("{}: unknown signature format (expected .ndb, .hdb, .hsb, .fp, .sfp, .ign2, .cvd, .cld, .cud or .wardset)", path.display())]
     UnknownFormat {
         /// The file.
         path: PathBuf,
     },
-    /// A binary database (`.wdb`) that is foreign, corrupt or from another version.
+    /// The databases given hold no signature at all: scanning with them would
+    /// report every file clean.
+    #[error(
+        "{}: no signatures loaded: ward will not scan with nothing",
+        display_paths(paths)
+    )]
+    NoSignatures {
+        /// The files and directories given.
+        paths: Vec<PathBuf>,
+    },
+    /// A compiled set or a database container that is foreign, corrupt, from
+    /// another version, or whose signature does not verify.
     #[error("{}: {reason}", path.display())]
     Corrupt {
         /// The file.
@@ -207,6 +221,14 @@ pub enum DatabaseError {
     /// Syntax errors; all of them, in file order.
     #[error("{}", display_errors(.0))]
     Syntax(Vec<SigError>),
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn display_errors(errors: &[SigError]) -> String {
@@ -229,22 +251,85 @@ pub enum Format {
     Allow,
     /// `.ign2`: names of signatures to drop.
     Ignore,
-    /// `.wdb`: ward's binary database (`ward sigs compile`).
+    /// `.wardset`: ward's compiled signature set (`ward sigs compile`).
     Compiled,
+    /// `.cvd`, `.cld`, `.cud`: ClamAV's database containers.
+    Container,
+    /// A kind of ClamAV database ward does not run (named here): its entries
+    /// are counted and skipped with one warning for the file.
+    NotRun(&'static str),
 }
 
 impl Format {
     /// The format for a file name's extension.
     pub fn from_path(path: &Path) -> Option<Format> {
-        match path.extension()?.to_str()? {
-            "ndb" => Some(Format::Ndb),
-            "hdb" | "hsb" => Some(Format::Hash),
-            "fp" | "sfp" => Some(Format::Allow),
-            "ign2" => Some(Format::Ignore),
-            "wdb" => Some(Format::Compiled),
-            _ => None,
+        let ext = path.extension()?.to_str()?;
+        if ext == compiled::EXTENSION {
+            return Some(Format::Compiled);
         }
+        Some(match ext {
+            "ndb" => Format::Ndb,
+            "hdb" | "hsb" => Format::Hash,
+            "fp" | "sfp" => Format::Allow,
+            "ign2" => Format::Ignore,
+            _ => Format::NotRun(not_run_kind(ext)?),
+        })
     }
+}
+
+/// What a ClamAV database ward does not run holds, by its extension.
+fn not_run_kind(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "cvd" | "cld" | "cud" => "database container (.cvd)",
+        "ldb" | "ldu" => "logical signature (.ldb)",
+        "hdu" | "hsu" | "ndu" | "mdu" | "msu" => "PUA signature",
+        "mdb" | "msb" => "PE section hash (.mdb/.msb)",
+        "imp" => "PE import table hash (.imp)",
+        "cdb" => "container metadata (.cdb)",
+        "cbc" => "bytecode (.cbc)",
+        "pdb" | "gdb" => "phishing protected domain (.pdb/.gdb)",
+        "wdb" => "phishing allow list (.wdb)",
+        "idb" => "icon (.idb)",
+        "crb" | "cat" => "certificate trust (.crb/.cat)",
+        "ftm" => "file type magic (.ftm)",
+        "cfg" => "engine configuration (.cfg)",
+        "info" => "container index (.info)",
+        "yar" | "yara" => "YARA rule (.yar)",
+        "pwdb" => "archive password (.pwdb)",
+        "ign" => "old-style ignore (.ign)",
+        _ => return None,
+    })
+}
+
+/// A database file read but not run, as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// The file (a member of a container is named `container/member`).
+    pub file: PathBuf,
+    /// What kind of entries it holds.
+    pub kind: &'static str,
+    /// How many entries were skipped.
+    pub count: usize,
+}
+
+impl fmt::Display for SkippedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} {} entries skipped: ward does not run this kind",
+            self.file.display(),
+            self.count,
+            self.kind
+        )
+    }
+}
+
+/// The entries of a text database: lines that are neither blank nor comments.
+fn count_entries(bytes: &[u8]) -> usize {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace) && l.first() != Some(&b'#'))
+        .count()
 }
 
 /// Parsed signatures from any number of sources, ready to compile.
@@ -260,6 +345,8 @@ pub struct Database {
     pub ignored: HashSet<String>,
     /// Signatures read but skipped, with the reason.
     pub warnings: Vec<SigWarning>,
+    /// Whole files read but not run (kinds of database ward does not run).
+    pub skipped: Vec<SkippedFile>,
 }
 
 /// At most this many syntax errors are kept per file.
@@ -313,6 +400,18 @@ impl Database {
             path: path.to_owned(),
         })?;
         let bytes = std::fs::read(path).map_err(io)?;
+        // A compiled set written by earlier versions under ClamAV's `.wdb`.
+        if path.extension() == Some("wdb".as_ref()) && bytes.starts_with(compiled::MAGIC) {
+            self.warnings.push(SigWarning {
+                file: path.to_owned(),
+                line: 0,
+                reason: format!(
+                    "a ward compiled set named .wdb (ClamAV's phishing allow list): rename it to .{}",
+                    compiled::EXTENSION
+                ),
+            });
+            return self.load_bytes(Format::Compiled, path, &bytes);
+        }
         self.load_bytes(format, path, &bytes)
     }
 
@@ -323,11 +422,27 @@ impl Database {
         name: &Path,
         bytes: &[u8],
     ) -> Result<(), DatabaseError> {
-        if format == Format::Compiled {
-            return wdb::decode(bytes, self).map_err(|reason| DatabaseError::Corrupt {
-                path: name.to_owned(),
-                reason,
-            });
+        match format {
+            Format::Compiled => {
+                return compiled::decode(bytes, self).map_err(|reason| DatabaseError::Corrupt {
+                    path: name.to_owned(),
+                    reason,
+                });
+            }
+            Format::NotRun(kind) => {
+                let count = match name.extension() == Some("cbc".as_ref()) {
+                    // One program per file.
+                    true => 1,
+                    false => count_entries(bytes),
+                };
+                self.skipped.push(SkippedFile {
+                    file: name.to_owned(),
+                    kind,
+                    count,
+                });
+                return Ok(());
+            }
+            _ => {}
         }
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let mut errors = Vec::new();
@@ -400,7 +515,7 @@ impl Database {
                 let name = text.split(':').next().unwrap_or(text).trim();
                 self.ignored.insert(name.to_owned());
             }
-            Format::Compiled => {
+            Format::Compiled | Format::Container | Format::NotRun(_) => {
                 return Err(LineError::new(
                     0,
                     "a binary database is not read line by line",
@@ -417,6 +532,13 @@ impl Database {
         self.allow.extend(other.allow);
         self.ignored.extend(other.ignored);
         self.warnings.extend(other.warnings);
+        self.skipped.extend(other.skipped);
+    }
+
+    /// Every signature that can report a detection, before `.ign2`: what
+    /// tells a database that holds something from one that holds nothing.
+    pub fn signatures(&self) -> usize {
+        self.body.len() + self.hashes.len()
     }
 
     /// Number of signatures that will be compiled (after `.ign2`).

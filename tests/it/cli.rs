@@ -371,7 +371,7 @@ fn compiled_database_round_trip_and_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let ndb = dir.path().join("a.ndb");
     fs::write(&ndb, "Gap.Sig:0:*:6576696c{2-4}636f6465\n").unwrap();
-    let wdb = dir.path().join("a.wdb");
+    let wdb = dir.path().join("a.wardset");
     let o = run(ward()
         .args(["sigs", "compile", "-o"])
         .arg(&wdb)
@@ -402,7 +402,7 @@ fn compiled_database_round_trip_and_corruption() {
         err.contains(&format!("{}: checksum mismatch", wdb.display())),
         "{err}"
     );
-    // A text file named .wdb is foreign.
+    // A text file named .wardset is foreign.
     fs::write(&wdb, "Gap.Sig:0:*:6576696c\n").unwrap();
     let o = run(ward().args(["sigs", "check"]).arg(&wdb));
     assert_eq!(o.status.code(), Some(2));

@@ -2,6 +2,7 @@
 //! reference matcher (`reference`) and the helpers in `util`: running a child
 //! with a deadline and its output drained, the EICAR bytes, hex, a seeded RNG.
 
+mod clamav_db;
 mod clamav_diff;
 mod cli;
 mod containers;
