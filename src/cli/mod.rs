@@ -66,7 +66,8 @@ fn home(arg: Option<&Path>) -> Result<PathBuf, String> {
 /// Where signatures come from; shared by every command that loads them.
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
-    /// Signature file or directory (.ndb, .hdb, .hsb, .fp, .sfp, .ign2); repeatable.
+    /// Signature file or directory (.ndb, .hdb, .hsb, .fp, .sfp, .ign2, ClamAV's
+    /// .cvd/.cld/.cud containers, a compiled .wardset); repeatable.
     #[arg(short = 'd', long = "database", value_name = "PATH")]
     databases: Vec<PathBuf>,
     /// Leave out the built-in signatures (EICAR, the ClamAV test file).

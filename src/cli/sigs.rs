@@ -44,7 +44,10 @@ pub fn print_warnings(db: &ward::Database) {
         eprintln!("ward: warning: {s}");
     }
     for w in db.warnings.iter().take(SHOWN_WARNINGS) {
-        eprintln!("ward: warning: {w} (signature skipped)");
+        match w.line {
+            0 => eprintln!("ward: warning: {w}"),
+            _ => eprintln!("ward: warning: {w} (signature skipped)"),
+        }
     }
     if db.warnings.len() > SHOWN_WARNINGS {
         eprintln!(

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod compiled;
+pub mod cvd;
 pub mod hashdb;
 pub mod hexpat;
 pub mod ndb;
@@ -272,6 +273,7 @@ impl Format {
             "hdb" | "hsb" => Format::Hash,
             "fp" | "sfp" => Format::Allow,
             "ign2" => Format::Ignore,
+            "cvd" | "cld" | "cud" => Format::Container,
             _ => Format::NotRun(not_run_kind(ext)?),
         })
     }
@@ -280,7 +282,6 @@ impl Format {
 /// What a ClamAV database ward does not run holds, by its extension.
 fn not_run_kind(ext: &str) -> Option<&'static str> {
     Some(match ext {
-        "cvd" | "cld" | "cud" => "database container (.cvd)",
         "ldb" | "ldu" => "logical signature (.ldb)",
         "hdu" | "hsu" | "ndu" | "mdu" | "msu" => "PUA signature",
         "mdb" | "msb" => "PE section hash (.mdb/.msb)",
@@ -347,6 +348,8 @@ pub struct Database {
     pub warnings: Vec<SigWarning>,
     /// Whole files read but not run (kinds of database ward does not run).
     pub skipped: Vec<SkippedFile>,
+    /// The containers (`.cvd`, `.cld`, `.cud`) loaded, with their headers.
+    pub containers: Vec<cvd::Loaded>,
 }
 
 /// At most this many syntax errors are kept per file.
@@ -383,6 +386,7 @@ impl Database {
                 .map_err(io)?;
             files.retain(|p| Format::from_path(p).is_some() && p.is_file());
             files.sort();
+            cvd::drop_older_duplicates(&mut files, &mut self.warnings);
             let mut errors = Vec::new();
             for file in files {
                 match self.load_path(&file) {
@@ -429,6 +433,7 @@ impl Database {
                     reason,
                 });
             }
+            Format::Container => return cvd::load(name, bytes, self),
             Format::NotRun(kind) => {
                 let count = match name.extension() == Some("cbc".as_ref()) {
                     // One program per file.
@@ -533,6 +538,7 @@ impl Database {
         self.ignored.extend(other.ignored);
         self.warnings.extend(other.warnings);
         self.skipped.extend(other.skipped);
+        self.containers.extend(other.containers);
     }
 
     /// Every signature that can report a detection, before `.ign2`: what

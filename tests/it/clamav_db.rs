@@ -3,9 +3,10 @@
 //! an error; `.cvd`/`.cld`/`.cud` containers are checked and read.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use crate::util::{run, stderr, stdout, ward};
+use crate::util::{require, run, run_with_stdin, stderr, stdout, ward};
 
 /// A file with the EICAR-free marker the test signatures look for.
 fn target(dir: &Path) -> std::path::PathBuf {
@@ -113,4 +114,209 @@ fn old_compiled_set_named_wdb_still_loads_with_a_warning() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Build `NAME.cud` version `version` with the real `sigtool --unsigned
+/// --build` from `files` (name, text) in a directory of its own under `dir`.
+fn sigtool_cud(dir: &Path, name: &str, version: u32, files: &[(&str, &str)]) -> PathBuf {
+    require("sigtool", "--version", "clamav");
+    let work = dir.join(format!("build-{name}-{version}"));
+    fs::create_dir_all(&work).unwrap();
+    fs::write(work.join("COPYING"), "test databases\n").unwrap();
+    for (file, text) in files {
+        fs::write(work.join(file), text).unwrap();
+    }
+    let o = run_with_stdin(
+        Command::new("sigtool")
+            .current_dir(&work)
+            .arg(format!("--build={name}.cud"))
+            .args(["--unsigned", "--no-cdiff"])
+            .arg(format!("--cvd-version={version}"))
+            .arg(format!("--datadir={}", work.display())),
+        b"ward-tests\n",
+    );
+    let out = work.join(format!("{name}.cud"));
+    assert!(
+        out.is_file(),
+        "sigtool --build: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    out
+}
+
+/// A container's header, space padded to 512 bytes.
+fn header(fields: &[&str]) -> Vec<u8> {
+    let mut h = fields.join(":").into_bytes();
+    assert!(h.len() <= 512);
+    h.resize(512, b' ');
+    h
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The header fields of a container file.
+fn fields_of(file: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(&file[..512])
+        .trim_end()
+        .split(':')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The container `cud` with its payload uncompressed (as freshclam leaves a
+/// `.cld`) and its header's MD5 `X`; `edit` may change the tar first.
+fn as_cld(cud: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    use std::io::Read;
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(&cud[512..])
+        .read_to_end(&mut tar)
+        .unwrap();
+    assert!(tar.starts_with(b"COPYING"));
+    edit(&mut tar);
+    let mut f = fields_of(cud);
+    f[5] = "X".into();
+    let f: Vec<&str> = f.iter().map(String::as_str).collect();
+    let mut out = header(&f);
+    out.extend_from_slice(&tar);
+    out
+}
+
+const NDB: &str = "Gap.Sig:0:*:6576696c{2-4}636f6465\n";
+
+#[test]
+fn cud_built_by_sigtool_matches_like_its_loose_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = target(dir.path());
+    let hdb = format!(
+        "{}:{}:Whole.File\n",
+        md5_hex(&fs::read(&f).unwrap()),
+        fs::metadata(&f).unwrap().len()
+    );
+    let files = [
+        ("test.ndb", NDB),
+        ("test.hdb", hdb.as_str()),
+        ("test.pdb", "R:.+\\.bank\\.example\n"),
+    ];
+    let cud = sigtool_cud(dir.path(), "test", 7, &files);
+    let scan = |db: &Path| {
+        run(ward()
+            .args(["scan", "--no-summary", "--no-builtin", "-z", "-d"])
+            .arg(db)
+            .arg(&f))
+    };
+    let packed = scan(&cud);
+    let loose = scan(cud.parent().unwrap());
+    assert_eq!(packed.status.code(), Some(1), "{}", stderr(&packed));
+    assert_eq!(stdout(&packed), stdout(&loose));
+    assert!(stdout(&packed).contains("Whole.File FOUND"));
+    assert!(stdout(&packed).contains("Gap.Sig FOUND"));
+    let err = stderr(&packed);
+    assert!(
+        err.contains(&format!("{}: 1 phishing", cud.join("test.pdb").display())),
+        "{err}"
+    );
+    // clamscan finds the same in the same container (naming what is not
+    // from ClamAV's signed databases `.UNOFFICIAL`).
+    let o = run(Command::new("clamscan")
+        .args(["--no-summary", "-z", "-d"])
+        .arg(&cud)
+        .arg(&f));
+    let theirs = stdout(&o).replace(".UNOFFICIAL FOUND", " FOUND");
+    let mut a: Vec<&str> = theirs.lines().collect();
+    let ours = stdout(&packed);
+    let mut b: Vec<&str> = ours.lines().collect();
+    a.sort();
+    a.dedup();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn damaged_containers_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = target(dir.path());
+    let cud = sigtool_cud(dir.path(), "test", 3, &[("test.ndb", NDB)]);
+    let good = fs::read(&cud).unwrap();
+    let refused = |name: &str, bytes: &[u8], why: &str| {
+        let p = dir.path().join(name);
+        fs::write(&p, bytes).unwrap();
+        let o = run(ward().args(["scan", "-d"]).arg(&p).arg(&f));
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{name}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("{}: ", p.display())) && err.contains(why),
+            "{name}: {err}"
+        );
+    };
+    // One byte of the compressed payload changed: the header's MD5 no longer fits.
+    let mut bad = good.clone();
+    let last = bad.len() - 9;
+    bad[last] ^= 1;
+    refused("md5.cud", &bad, "MD5 mismatch");
+    // Truncated inside the header.
+    refused("short.cud", &good[..300], "too short");
+    // The same bytes as a .cvd: it must carry ClamAV's signature. First as
+    // sigtool left it (no signature), then with a well-formed one that is not
+    // ClamAV's.
+    refused("unsigned.cvd", &good, "digital signature does not verify");
+    let mut f6 = fields_of(&good);
+    f6[6] = "u1zx79ANlYhjROCU1oZTRrgWIeOzEKWpF0i3Qzz5jW9RRuLuW3pHDM2LB28kcAStuzM2lURMP9/diA0Q13qvK4Sx82+HS5aMKbOWtMz3OKPWrnk6A/KbAz+GG8N8bL3yRcTeGTHJn9d8zWL1Lb411Kpid+JYEwszbTMaUIi6xig".into();
+    let f6: Vec<&str> = f6.iter().map(String::as_str).collect();
+    let mut forged = header(&f6);
+    forged.extend_from_slice(&good[512..]);
+    refused("forged.cvd", &forged, "digital signature does not verify");
+    // Uncompressed as freshclam leaves a .cld: loads; with one byte of a
+    // member changed (the .info's SHA-256 no longer fits), refused.
+    let raw = as_cld(&good, |_| {});
+    let p = dir.path().join("raw.cud");
+    fs::write(&p, &raw).unwrap();
+    let o = run(ward()
+        .args(["scan", "--no-summary", "--no-builtin", "-d"])
+        .arg(&p)
+        .arg(&f));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let changed = as_cld(&good, |tar| {
+        let at = memchr::memmem::find(tar, b"6576696c").unwrap();
+        tar[at] = b'7';
+    });
+    refused(
+        "member.cud",
+        &changed,
+        "does not match its size and SHA-256",
+    );
+    // A .cld's .info must carry ClamAV's signature; sigtool's unsigned one
+    // does not.
+    refused("unsigned.cld", &raw, "no digital signature");
+}
+
+#[test]
+fn newer_of_cvd_and_cld_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = target(dir.path());
+    let db = dir.path().join("db");
+    fs::create_dir(&db).unwrap();
+    let v5 = fs::read(sigtool_cud(dir.path(), "daily", 5, &[("daily.ndb", NDB)])).unwrap();
+    let v6 = fs::read(sigtool_cud(dir.path(), "daily", 6, &[("daily.ndb", NDB)])).unwrap();
+    // Neither is signed by ClamAV, so whichever is loaded is refused, naming
+    // it: that tells which one was chosen, and the other is not read.
+    let cvd = db.join("daily.cvd");
+    let cld = db.join("daily.cld");
+    for (cvd_bytes, cld_bytes, loaded, left) in [(&v5, &v6, &cld, &cvd), (&v6, &v5, &cvd, &cld)] {
+        fs::write(&cvd, cvd_bytes).unwrap();
+        fs::write(&cld, as_cld(cld_bytes, |_| {})).unwrap();
+        let o = run(ward().args(["scan", "--no-summary", "-d"]).arg(&db).arg(&f));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("{}: ", loaded.display())), "{err}");
+        assert!(!err.contains(&left.display().to_string()), "{err}");
+        assert!(err.contains("digital signature"), "{err}");
+    }
 }
