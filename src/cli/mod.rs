@@ -1,6 +1,7 @@
 //! The `ward` command line: argument parsing and the subcommands. Uses only the
 //! library's public API.
 
+mod databases;
 mod limits;
 mod output;
 mod quarantine;
@@ -73,9 +74,28 @@ pub struct DbArgs {
     /// Leave out the built-in signatures (EICAR, the ClamAV test file).
     #[arg(long)]
     no_builtin: bool,
+    /// Without -d, ClamAV's database directory is loaded too when it holds
+    /// databases (DatabaseDirectory in /etc/clamav/freshclam.conf, else
+    /// clamd.conf, else /var/lib/clamav; $WARD_CLAMAV_DB overrides, empty for
+    /// none). This leaves it out.
+    #[arg(long)]
+    no_clamav_db: bool,
+    /// Stop with exit status 2 when a loaded .cvd/.cld/.cud was built more
+    /// than DAYS days ago.
+    #[arg(long, value_name = "DAYS", alias = "fail-if-cvd-older")]
+    fail_if_cvd_older_than: Option<u64>,
 }
 
 impl DbArgs {
+    /// The databases to load: the -d paths, else ClamAV's database directory
+    /// when it holds databases (unless --no-clamav-db).
+    fn paths(&self) -> Vec<PathBuf> {
+        if !self.databases.is_empty() || self.no_clamav_db {
+            return self.databases.clone();
+        }
+        ward::sig::location::clamav_db_dir().into_iter().collect()
+    }
+
     /// Load and compile, printing every signature error and warning to stderr.
     fn load(&self) -> Option<ward::SignatureSet> {
         self.load_with(|_| {})
@@ -85,7 +105,7 @@ impl DbArgs {
     fn load_with(&self, extra: impl FnOnce(&mut ward::SetBuilder)) -> Option<ward::SignatureSet> {
         let mut b = ward::SignatureSet::builder();
         b.builtin(!self.no_builtin);
-        for p in &self.databases {
+        for p in self.paths() {
             b.path(p);
         }
         extra(&mut b);
@@ -97,6 +117,12 @@ impl DbArgs {
             }
         };
         sigs::print_warnings(&db);
+        if let Some(days) = self.fail_if_cvd_older_than
+            && let Err(e) = databases::check_age(&db.containers, days)
+        {
+            eprintln!("ward: {e}");
+            return None;
+        }
         match ward::SignatureSet::from_database(db) {
             Ok(set) => Some(set),
             Err(e) => {

@@ -177,5 +177,8 @@ fn info(db: &DbArgs, json: bool) -> ExitCode {
     println!("automaton:    {}", i.automaton);
     println!("memory:       {:.1} MiB", i.memory as f64 / 1048576.0);
     println!("build time:   {:.1} ms", i.build_time.as_secs_f64() * 1e3);
+    for c in &i.containers {
+        println!("database:     {}", super::databases::describe(c));
+    }
     ExitCode::SUCCESS
 }

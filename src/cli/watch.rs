@@ -217,7 +217,7 @@ fn print_notice(n: &Notice) {
 fn build_set(db: &DbArgs, home: Option<&Path>) -> Result<SignatureSet, String> {
     let mut b = SignatureSet::builder();
     b.builtin(!db.no_builtin);
-    for p in &db.databases {
+    for p in db.paths() {
         b.path(p);
     }
     if let Some(h) = home
@@ -240,7 +240,7 @@ fn options(args: &WatchArgs) -> WatchOptions {
     })
     .threads(args.threads)
     .limits(args.limits.limits())
-    .reload_on_change(args.db.databases.iter().cloned());
+    .reload_on_change(args.db.paths());
     if args.block {
         let mut b = BlockOptions::new();
         b.deadline(args.deadline)

@@ -92,6 +92,9 @@ pub struct SetInfo {
     pub memory: usize,
     /// Compile time.
     pub build_time: Duration,
+    /// The ClamAV containers (`.cvd`, `.cld`, `.cud`) the signatures came
+    /// from, with their versions and build times.
+    pub containers: Vec<crate::sig::cvd::Loaded>,
 }
 
 impl SetInfo {
@@ -194,6 +197,7 @@ impl SignatureSet {
             automaton: finder.as_ref().map_or("none", Finder::kind).into(),
             memory: 0,
             build_time: Duration::ZERO,
+            containers: db.containers.clone(),
         };
         info.memory = finder.as_ref().map_or(0, Finder::memory_usage)
             + sigs.iter().map(|s| s.nodes.len() * 32 + 96).sum::<usize>()

@@ -11,6 +11,7 @@ pub mod compiled;
 pub mod cvd;
 pub mod hashdb;
 pub mod hexpat;
+pub mod location;
 pub mod ndb;
 
 use std::collections::HashSet;

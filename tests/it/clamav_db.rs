@@ -320,3 +320,100 @@ fn newer_of_cvd_and_cld_wins() {
         assert!(err.contains("digital signature"), "{err}");
     }
 }
+
+/// `cud` rebuilt uncompressed with its build time (header and `.info`) set
+/// `days` days back.
+fn built_days_ago(cud: &[u8], days: u64) -> Vec<u8> {
+    let f = fields_of(cud);
+    let secs = f[8].clone();
+    let old = (secs.parse::<u64>().unwrap() - days * 86400).to_string();
+    assert_eq!(old.len(), secs.len());
+    let mut out = as_cld(cud, |tar| {
+        let at = memchr::memmem::find(tar, secs.as_bytes()).unwrap();
+        tar[at..at + old.len()].copy_from_slice(old.as_bytes());
+    });
+    let at = memchr::memmem::find(&out[..512], secs.as_bytes()).unwrap();
+    out[at..at + old.len()].copy_from_slice(old.as_bytes());
+    out
+}
+
+#[test]
+fn clamav_directory_is_loaded_without_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = target(dir.path());
+    let clamdb = dir.path().join("clamav");
+    fs::create_dir(&clamdb).unwrap();
+    let cud = sigtool_cud(dir.path(), "daily", 42, &[("daily.ndb", NDB)]);
+    fs::copy(&cud, clamdb.join("daily.cud")).unwrap();
+    let scan = |extra: &[&str]| {
+        run(ward()
+            .env("WARD_CLAMAV_DB", &clamdb)
+            .arg("scan")
+            .args(extra)
+            .arg(&f))
+    };
+    // No flags: the built-in set and the directory, named in the summary.
+    let o = scan(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("target.bin: Gap.Sig FOUND"), "{out}");
+    let line = format!(
+        "Database: {}: version 42, built ",
+        clamdb.join("daily.cud").display()
+    );
+    assert!(out.contains(&line), "{out}");
+    let o = scan(&["--json"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    assert_eq!(summary["databases"][0]["header"]["version"], 42);
+    assert_eq!(summary["databases"][0]["kind"], "cud");
+    // Left out on request, and when -d names other databases.
+    let o = scan(&["--no-clamav-db"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("Database:"));
+    let other = dir.path().join("other.hdb");
+    fs::write(&other, "0123456789abcdef0123456789abcdef:5:H\n").unwrap();
+    let o = scan(&["-d", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // `ward sigs info` names it too.
+    let o = run(ward().env("WARD_CLAMAV_DB", &clamdb).args(["sigs", "info"]));
+    assert!(stdout(&o).contains("database:     "), "{}", stdout(&o));
+    assert!(stdout(&o).contains("version 42"), "{}", stdout(&o));
+    // A directory without databases is not used, and is no error.
+    fs::remove_file(clamdb.join("daily.cud")).unwrap();
+    fs::write(clamdb.join("freshclam.dat"), b"state").unwrap();
+    let o = scan(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn fail_if_cvd_older_than() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = target(dir.path());
+    let fresh = sigtool_cud(dir.path(), "daily", 9, &[("daily.ndb", NDB)]);
+    let old = dir.path().join("old.cud");
+    fs::write(&old, built_days_ago(&fs::read(&fresh).unwrap(), 10)).unwrap();
+    let scan = |db: &Path, days: &str| {
+        run(ward()
+            .args([
+                "scan",
+                "--no-summary",
+                "--fail-if-cvd-older-than",
+                days,
+                "-d",
+            ])
+            .arg(db)
+            .arg(&f))
+    };
+    assert_eq!(scan(&fresh, "0").status.code(), Some(1));
+    assert_eq!(scan(&old, "10").status.code(), Some(1));
+    let o = scan(&old, "9");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{}: version 9 was built", old.display())),
+        "{err}"
+    );
+    assert!(err.contains("(10 days ago)"), "{err}");
+}

@@ -27,7 +27,7 @@ struct Watch {
 
 impl Watch {
     fn start(home: &Path, args: &[&str], roots: &[&Path]) -> Watch {
-        Watch::start_with(Command::new(env!("CARGO_BIN_EXE_ward")), home, args, roots)
+        Watch::start_with(crate::util::ward(), home, args, roots)
     }
 
     /// Start through `cmd`, which runs ward (directly, or through a wrapper
@@ -386,7 +386,8 @@ fn block_without_fanotify_refuses_to_start() {
         .arg("--home")
         .arg(&d.home)
         .args(["watch", "--block"])
-        .arg(&d.root));
+        .arg(&d.root)
+        .env(crate::util::NO_CLAMAV_DB.0, crate::util::NO_CLAMAV_DB.1));
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot block opens (fanotify)"), "{err}");
