@@ -80,6 +80,10 @@ pub struct DbArgs {
     /// none). This leaves it out.
     #[arg(long)]
     no_clamav_db: bool,
+    /// Load ClamAV's PUA databases too (.hdu, .hsu, .ndu: potentially
+    /// unwanted applications).
+    #[arg(long)]
+    detect_pua: bool,
     /// Stop with exit status 2 when a loaded .cvd/.cld/.cud was built more
     /// than DAYS days ago.
     #[arg(long, value_name = "DAYS", alias = "fail-if-cvd-older")]
@@ -104,7 +108,7 @@ impl DbArgs {
     /// [`DbArgs::load`] with more sources added by `extra`.
     fn load_with(&self, extra: impl FnOnce(&mut ward::SetBuilder)) -> Option<ward::SignatureSet> {
         let mut b = ward::SignatureSet::builder();
-        b.builtin(!self.no_builtin);
+        b.builtin(!self.no_builtin).detect_pua(self.detect_pua);
         for p in self.paths() {
             b.path(p);
         }

@@ -216,7 +216,7 @@ fn print_notice(n: &Notice) {
 /// Build a set without printing: for reloads, whose errors become one log line.
 fn build_set(db: &DbArgs, home: Option<&Path>) -> Result<SignatureSet, String> {
     let mut b = SignatureSet::builder();
-    b.builtin(!db.no_builtin);
+    b.builtin(!db.no_builtin).detect_pua(db.detect_pua);
     for p in db.paths() {
         b.path(p);
     }

@@ -261,6 +261,7 @@ fn compile_sig(sig: BodySig) -> Result<CompiledSig, CompileError> {
 #[derive(Clone, Debug, Default)]
 pub struct SetBuilder {
     builtin: bool,
+    detect_pua: bool,
     paths: Vec<PathBuf>,
     texts: Vec<(Format, PathBuf, Vec<u8>)>,
 }
@@ -269,6 +270,13 @@ impl SetBuilder {
     /// Include the built-in signatures (default: no).
     pub fn builtin(&mut self, yes: bool) -> &mut Self {
         self.builtin = yes;
+        self
+    }
+
+    /// Load the PUA databases (`.hdu`, `.hsu`, `.ndu`, …) found among the
+    /// sources (default: no, as in ClamAV).
+    pub fn detect_pua(&mut self, yes: bool) -> &mut Self {
+        self.detect_pua = yes;
         self
     }
 
@@ -293,6 +301,7 @@ impl SetBuilder {
     /// Load every source into a [`Database`] without compiling.
     pub fn database(&self) -> Result<Database, DatabaseError> {
         let mut db = Database::new();
+        db.detect_pua = self.detect_pua;
         let mut errors = Vec::new();
         let mut results = self
             .paths

@@ -170,7 +170,12 @@ pub fn load(name: &Path, bytes: &[u8], db: &mut Database) -> Result<(), Database
     let (header, payload) = check_header(kind, bytes).map_err(corrupt)?;
     let members = read_payload(payload).map_err(corrupt)?;
     let mut out = Database::new();
+    out.detect_pua = db.detect_pua;
+    // The entries ignored so far apply to the members; the whole list,
+    // with what the members add, goes back to `db`.
+    out.ignored_entries = db.ignored_entries.clone();
     load_members(kind, name, &header, members, &mut out)?;
+    db.ignored_entries = std::mem::take(&mut out.ignored_entries);
     out.containers.push(Loaded {
         file: name.to_owned(),
         kind,
@@ -360,6 +365,9 @@ fn load_members(
     let listed =
         parse_info(kind, header, &info.1).map_err(|e| corrupt(format!("{}: {e}", info.0)))?;
     let mut errors = Vec::new();
+    // The ignore lists first, as in a directory.
+    let mut members = members;
+    members.sort_by_key(|(m, _)| Format::from_path(Path::new(m)) != Some(Format::Ignore));
     for (member, data) in &members {
         let Some(format) = Format::from_path(Path::new(member)) else {
             continue; // COPYING and other non-database members

@@ -14,7 +14,7 @@ pub mod hexpat;
 pub mod location;
 pub mod ndb;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -273,18 +273,41 @@ impl Format {
             "ndb" => Format::Ndb,
             "hdb" | "hsb" => Format::Hash,
             "fp" | "sfp" => Format::Allow,
-            "ign2" => Format::Ignore,
+            "ign" | "ign2" => Format::Ignore,
+            "hdu" | "hsu" => Format::Hash,
+            "ndu" => Format::Ndb,
             "cvd" | "cld" | "cud" => Format::Container,
             _ => Format::NotRun(not_run_kind(ext)?),
         })
     }
 }
 
+/// Where a file comes in a directory's loading order: ignore lists, then
+/// `daily.*`, then the rest.
+fn load_rank(path: &Path) -> u8 {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    if Format::from_path(path) == Some(Format::Ignore) {
+        0
+    } else if name.starts_with("daily.") {
+        1
+    } else {
+        2
+    }
+}
+
+/// Whether a file is a PUA database (potentially unwanted applications),
+/// loaded only when asked for.
+pub fn is_pua(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "hdu" | "hsu" | "mdu" | "msu" | "ndu" | "ldu"))
+}
+
 /// What a ClamAV database ward does not run holds, by its extension.
 fn not_run_kind(ext: &str) -> Option<&'static str> {
     Some(match ext {
         "ldb" | "ldu" => "logical signature (.ldb)",
-        "hdu" | "hsu" | "ndu" | "mdu" | "msu" => "PUA signature",
+        "mdu" | "msu" => "PUA PE section hash (.mdu/.msu)",
         "mdb" | "msb" => "PE section hash (.mdb/.msb)",
         "imp" => "PE import table hash (.imp)",
         "cdb" => "container metadata (.cdb)",
@@ -298,7 +321,6 @@ fn not_run_kind(ext: &str) -> Option<&'static str> {
         "info" => "container index (.info)",
         "yar" | "yara" => "YARA rule (.yar)",
         "pwdb" => "archive password (.pwdb)",
-        "ign" => "old-style ignore (.ign)",
         _ => return None,
     })
 }
@@ -345,6 +367,14 @@ pub struct Database {
     pub allow: Vec<HashSig>,
     /// Signature names to drop.
     pub ignored: HashSet<String>,
+    /// Signatures to drop only where their database entry (its whole line)
+    /// has one of these MD5s (`.ign2`'s `Name:md5`). They apply to the
+    /// entries loaded after them: a directory's ignore files load first.
+    pub ignored_entries: HashMap<String, Vec<[u8; 16]>>,
+    /// Whether the PUA databases (`.hdu`, `.hsu`, `.mdu`, `.msu`, `.ndu`,
+    /// `.ldu`) are loaded; without it they are passed over. Set before
+    /// loading (default: no).
+    pub detect_pua: bool,
     /// Signatures read but skipped, with the reason.
     pub warnings: Vec<SigWarning>,
     /// Whole files read but not run (kinds of database ward does not run).
@@ -386,7 +416,9 @@ impl Database {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(io)?;
             files.retain(|p| Format::from_path(p).is_some() && p.is_file());
-            files.sort();
+            // As ClamAV: the ignore lists first, then daily (whose lists
+            // apply to main), then the rest by name.
+            files.sort_by_key(|p| (load_rank(p), p.clone()));
             cvd::drop_older_duplicates(&mut files, &mut self.warnings);
             let mut errors = Vec::new();
             for file in files {
@@ -427,6 +459,9 @@ impl Database {
         name: &Path,
         bytes: &[u8],
     ) -> Result<(), DatabaseError> {
+        if is_pua(name) && !self.detect_pua {
+            return Ok(());
+        }
         match format {
             Format::Compiled => {
                 return compiled::decode(bytes, self).map_err(|reason| DatabaseError::Corrupt {
@@ -510,17 +545,20 @@ impl Database {
         };
         match format {
             Format::Ndb => match ndb::parse_line(text)? {
+                ndb::Parsed::Sig(sig) if self.entry_ignored(&sig.name, text) => {}
                 ndb::Parsed::Sig(sig) => self.body.push(sig),
                 ndb::Parsed::Unsupported(reason) => self.warnings.push(warn(reason)),
                 ndb::Parsed::OutOfLevel => {}
             },
-            Format::Hash => self.hashes.extend(hashdb::parse_line(text)?),
-            Format::Allow => self.allow.extend(hashdb::parse_line(text)?),
-            Format::Ignore => {
-                // `Name` or `Name:digest-of-the-entry`; the name is what counts.
-                let name = text.split(':').next().unwrap_or(text).trim();
-                self.ignored.insert(name.to_owned());
+            Format::Hash => {
+                if let Some(sig) = hashdb::parse_line(text)?
+                    && !self.entry_ignored(&sig.name, text)
+                {
+                    self.hashes.push(sig);
+                }
             }
+            Format::Allow => self.allow.extend(hashdb::parse_line(text)?),
+            Format::Ignore => self.add_ignore(text)?,
             Format::Compiled | Format::Container | Format::NotRun(_) => {
                 return Err(LineError::new(
                     0,
@@ -531,12 +569,66 @@ impl Database {
         Ok(())
     }
 
+    /// One `.ign`/`.ign2` line: `Name`, `Name:md5-of-the-entry`, or the old
+    /// `database:line:Name`.
+    fn add_ignore(&mut self, text: &str) -> Result<(), LineError> {
+        let f: Vec<&str> = text.split(':').collect();
+        let (name, md5) = match f.len() {
+            1 => (f[0], None),
+            2 => (f[0], Some(f[1])),
+            3 => (f[2], None),
+            n => {
+                return Err(LineError::new(
+                    0,
+                    format!("expected Name, Name:md5 or db:line:Name, found {n} fields"),
+                ));
+            }
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(LineError::new(0, "empty signature name"));
+        }
+        match md5 {
+            None => {
+                self.ignored.insert(name.to_owned());
+            }
+            Some(hex) => {
+                let digest = crate::encoding::unhex(hex.trim())
+                    .and_then(|d| <[u8; 16]>::try_from(d).ok())
+                    .ok_or_else(|| {
+                        LineError::new(name.len() + 1, format!("'{hex}' is not an MD5"))
+                    })?;
+                self.ignored_entries
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push(digest);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the entry `text` of signature `name` is dropped by a
+    /// `Name:md5` ignore line.
+    fn entry_ignored(&self, name: &str, text: &str) -> bool {
+        use md5::Digest;
+        self.ignored_entries.get(name).is_some_and(|list| {
+            let d: [u8; 16] = md5::Md5::digest(text.as_bytes()).into();
+            list.contains(&d)
+        })
+    }
+
     /// Add everything from `other`.
     pub fn merge(&mut self, other: Database) {
         self.body.extend(other.body);
         self.hashes.extend(other.hashes);
         self.allow.extend(other.allow);
         self.ignored.extend(other.ignored);
+        for (name, mut list) in other.ignored_entries {
+            self.ignored_entries
+                .entry(name)
+                .or_default()
+                .append(&mut list);
+        }
         self.warnings.extend(other.warnings);
         self.skipped.extend(other.skipped);
         self.containers.extend(other.containers);

@@ -417,3 +417,110 @@ fn fail_if_cvd_older_than() {
     );
     assert!(err.contains("(10 days ago)"), "{err}");
 }
+
+#[test]
+fn ignore_lists_by_name_by_entry_md5_and_old_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = target(dir.path());
+    let db = dir.path().join("db");
+    fs::create_dir(&db).unwrap();
+    let entries = [
+        "Drop.By.Name:0:*:6576696c",
+        "Drop.By.Md5:0:*:6576696c2e",
+        "Kept.Other.Md5:0:*:2e636f6465",
+        "Drop.Old.Style:0:*:636f6465",
+        "Kept:0:*:6865616465",
+    ];
+    fs::write(db.join("a.ndb"), entries.join("\n") + "\n").unwrap();
+    // Named so that they sort after a.ndb: ignore lists still load first.
+    let ign2 = format!(
+        "Drop.By.Name\nDrop.By.Md5:{}\nKept.Other.Md5:{}\n",
+        md5_hex(entries[1].as_bytes()),
+        md5_hex(b"something else")
+    );
+    fs::write(db.join("z.ign2"), ign2).unwrap();
+    fs::write(db.join("z.ign"), "a.ndb:4:Drop.Old.Style\n").unwrap();
+    let found = |tool: &mut Command| {
+        let o = run(tool.arg(&f));
+        let mut names: Vec<String> = stdout(&o)
+            .lines()
+            .filter_map(|l| l.strip_suffix(" FOUND"))
+            .map(|l| l.rsplit(": ").next().unwrap().replace(".UNOFFICIAL", ""))
+            .collect();
+        names.sort();
+        // clamscan -z may name a signature once per match.
+        names.dedup();
+        names
+    };
+    let ours = found(
+        ward()
+            .args(["scan", "--no-summary", "--no-builtin", "-z", "-d"])
+            .arg(&db),
+    );
+    assert_eq!(ours, ["Kept", "Kept.Other.Md5"]);
+    require("clamscan", "--version", "clamav");
+    let theirs = found(
+        Command::new("clamscan")
+            .args(["--no-summary", "-z", "-d"])
+            .arg(&db),
+    );
+    assert_eq!(ours, theirs);
+    // A malformed MD5 is an error with its place.
+    fs::write(db.join("z.ign2"), "Drop.By.Md5:xyz\n").unwrap();
+    let o = run(ward().args(["sigs", "check"]).arg(&db));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "{}:1:13: 'xyz' is not an MD5",
+            db.join("z.ign2").display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn pua_databases_only_with_detect_pua() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = target(dir.path());
+    let db = dir.path().join("db");
+    fs::create_dir(&db).unwrap();
+    fs::write(db.join("a.ndb"), "Plain.Sig:0:*:747261696c6572\n").unwrap();
+    fs::write(db.join("p.ndu"), "PUA.Test.Body:0:*:6576696c\n").unwrap();
+    let size = fs::metadata(&f).unwrap().len();
+    let hdu = format!("{}:{size}:PUA.Test.Hash\n", md5_hex(&fs::read(&f).unwrap()));
+    fs::write(db.join("p.hdu"), hdu).unwrap();
+    let scan = |pua: bool| {
+        let mut c = ward();
+        c.args(["scan", "--no-summary", "--no-builtin", "-z"]);
+        if pua {
+            c.arg("--detect-pua");
+        }
+        let o = run(c.arg("-d").arg(&db).arg(&f));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let without = scan(false);
+    assert!(
+        without.contains("Plain.Sig FOUND") && !without.contains("PUA."),
+        "{without}"
+    );
+    let with = scan(true);
+    assert!(with.contains("PUA.Test.Body FOUND"), "{with}");
+    assert!(with.contains("PUA.Test.Hash FOUND"), "{with}");
+    // As clamscan does.
+    require("clamscan", "--version", "clamav");
+    let o = run(Command::new("clamscan")
+        .args(["--no-summary", "-z", "--detect-pua=yes", "-d"])
+        .arg(&db)
+        .arg(&f));
+    let theirs = stdout(&o);
+    assert!(
+        theirs.contains("PUA.Test.Body.UNOFFICIAL FOUND"),
+        "{theirs}"
+    );
+    assert!(
+        theirs.contains("PUA.Test.Hash.UNOFFICIAL FOUND"),
+        "{theirs}"
+    );
+}

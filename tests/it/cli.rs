@@ -326,8 +326,10 @@ fn output_beyond_a_pipe_buffer_on_every_stream_is_drained() {
     // 20 warnings of 8 KiB each are printed, the rest counted.
     let db = dir.path().join("ep.ndb");
     let long = "0".repeat(8 << 10);
+    // One signature that runs: a database that yields nothing is refused.
     let sigs: String = (0..30)
         .map(|i| format!("Ep.{i}:0:EP+{long}:41424344\n"))
+        .chain(["Runs:0:*:41424344\n".to_owned()])
         .collect();
     fs::write(&db, sigs).unwrap();
     // A list of 5,000 missing files (over 64 KiB), each an error line on stdout.
