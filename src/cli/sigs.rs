@@ -78,6 +78,12 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
         }
     };
     print_warnings(&db);
+    if !db.logical.is_empty() {
+        eprintln!(
+            "ward: warning: {} logical signatures are not stored in a compiled set: load their .ldb files beside it",
+            db.logical.len()
+        );
+    }
     if let Err(e) = ward::SignatureSet::compile(&db) {
         eprintln!("ward: cannot compile signatures: {e}");
         return ExitCode::from(2);
@@ -168,6 +174,7 @@ fn info(db: &DbArgs, json: bool) -> ExitCode {
     }
     println!("signatures:   {}", i.total());
     println!("  body:       {}", i.body);
+    println!("  logical:    {}", i.logical);
     println!("  md5:        {}", i.md5);
     println!("  sha1:       {}", i.sha1);
     println!("  sha256:     {}", i.sha256);

@@ -6,6 +6,7 @@ pub(crate) mod atoms;
 mod atomset;
 mod finder;
 pub(crate) mod hashes;
+pub(crate) mod logic;
 #[allow(unsafe_code)]
 mod simd;
 pub(crate) mod sparse;
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     pub owner_start: Vec<u32>,
     pub hashes: HashIndex,
     pub allow: HashIndex,
+    /// The logical signatures, if any.
+    pub logic: Option<logic::LogicSet>,
     pub info: SetInfo,
     /// What a compact view of a sparse file must keep.
     pub sparse: SparseLimits,
@@ -74,6 +77,8 @@ pub(crate) struct Inner {
 pub struct SetInfo {
     /// Body signatures.
     pub body: usize,
+    /// Logical signatures.
+    pub logical: usize,
     /// MD5 hash signatures.
     pub md5: usize,
     /// SHA-1 hash signatures.
@@ -100,7 +105,7 @@ pub struct SetInfo {
 impl SetInfo {
     /// All signatures that can report a detection.
     pub fn total(&self) -> usize {
-        self.body + self.md5 + self.sha1 + self.sha256
+        self.body + self.logical + self.md5 + self.sha1 + self.sha256
     }
 }
 
@@ -185,14 +190,20 @@ impl SignatureSet {
             Some(Finder::new(&atoms).map_err(CompileError::Automaton)?)
         };
         let hashes = HashIndex::new(db.hashes.iter().filter(|s| kept(&s.name)));
+        let logic = logic::LogicSet::new(db.logical.iter().filter(|s| kept(&s.name)))?;
+        let logical = logic.as_ref().map_or(0, |l| l.sigs.len());
         let allow = HashIndex::new(&db.allow);
         let mut info = SetInfo {
             body: sigs.len(),
+            logical,
             md5: hashes.count(HashKind::Md5),
             sha1: hashes.count(HashKind::Sha1),
             sha256: hashes.count(HashKind::Sha256),
             allow: allow.len(),
-            ignored: read + db.hashes.len() - sigs.len() - hashes.len(),
+            ignored: read + db.hashes.len() + db.logical.len() + db.dropped
+                - sigs.len()
+                - hashes.len()
+                - logical,
             atoms: atoms.len(),
             automaton: finder.as_ref().map_or("none", Finder::kind).into(),
             memory: 0,
@@ -202,6 +213,7 @@ impl SignatureSet {
         info.memory = finder.as_ref().map_or(0, Finder::memory_usage)
             + sigs.iter().map(|s| s.nodes.len() * 32 + 96).sum::<usize>()
             + owners.len() * std::mem::size_of::<Owner>()
+            + logic.as_ref().map_or(0, logic::LogicSet::memory_usage)
             + hashes.memory_usage()
             + allow.memory_usage();
         info.build_time = t0.elapsed();
@@ -214,6 +226,7 @@ impl SignatureSet {
                 owner_start,
                 hashes,
                 allow,
+                logic,
                 info,
             }),
         })

@@ -11,6 +11,7 @@ pub mod compiled;
 pub mod cvd;
 pub mod hashdb;
 pub mod hexpat;
+pub mod ldb;
 pub mod location;
 pub mod ndb;
 
@@ -247,6 +248,8 @@ fn display_errors(errors: &[SigError]) -> String {
 pub enum Format {
     /// `.ndb` extended body signatures.
     Ndb,
+    /// `.ldb` logical signatures.
+    Ldb,
     /// `.hdb` (MD5) and `.hsb` (SHA-1/SHA-256) hash signatures.
     Hash,
     /// `.fp` / `.sfp`: hashes of known-clean files.
@@ -276,6 +279,7 @@ impl Format {
             "ign" | "ign2" => Format::Ignore,
             "hdu" | "hsu" => Format::Hash,
             "ndu" => Format::Ndb,
+            "ldb" | "ldu" => Format::Ldb,
             "cvd" | "cld" | "cud" => Format::Container,
             _ => Format::NotRun(not_run_kind(ext)?),
         })
@@ -306,7 +310,6 @@ pub fn is_pua(path: &Path) -> bool {
 /// What a ClamAV database ward does not run holds, by its extension.
 fn not_run_kind(ext: &str) -> Option<&'static str> {
     Some(match ext {
-        "ldb" | "ldu" => "logical signature (.ldb)",
         "mdu" | "msu" => "PUA PE section hash (.mdu/.msu)",
         "mdb" | "msb" => "PE section hash (.mdb/.msb)",
         "imp" => "PE import table hash (.imp)",
@@ -361,6 +364,8 @@ fn count_entries(bytes: &[u8]) -> usize {
 pub struct Database {
     /// Body signatures.
     pub body: Vec<BodySig>,
+    /// Logical signatures.
+    pub logical: Vec<ldb::LogicalSig>,
     /// Hash signatures.
     pub hashes: Vec<HashSig>,
     /// Hashes of known-clean files (never reported).
@@ -371,6 +376,8 @@ pub struct Database {
     /// has one of these MD5s (`.ign2`'s `Name:md5`). They apply to the
     /// entries loaded after them: a directory's ignore files load first.
     pub ignored_entries: HashMap<String, Vec<[u8; 16]>>,
+    /// Entries dropped while loading by `Name:md5` ignore lines.
+    pub dropped: usize,
     /// Whether the PUA databases (`.hdu`, `.hsu`, `.mdu`, `.msu`, `.ndu`,
     /// `.ldu`) are loaded; without it they are passed over. Set before
     /// loading (default: no).
@@ -545,16 +552,34 @@ impl Database {
         };
         match format {
             Format::Ndb => match ndb::parse_line(text)? {
-                ndb::Parsed::Sig(sig) if self.entry_ignored(&sig.name, text) => {}
+                ndb::Parsed::Sig(sig) if self.entry_ignored(&sig.name, text) => self.dropped += 1,
                 ndb::Parsed::Sig(sig) => self.body.push(sig),
                 ndb::Parsed::Unsupported(reason) => self.warnings.push(warn(reason)),
                 ndb::Parsed::OutOfLevel => {}
             },
+            // A logical signature ward cannot read is skipped with a
+            // warning rather than refusing its database: ClamAV's grammar
+            // has more than ward parses, and one line must not cost the
+            // rest of a daily.cvd.
+            Format::Ldb => match ldb::parse_line(text) {
+                Ok(ldb::Parsed::Sig(sig)) if self.entry_ignored(&sig.name, text) => {
+                    self.dropped += 1;
+                }
+                Ok(ldb::Parsed::Sig(sig)) => self.logical.push(sig),
+                Ok(ldb::Parsed::Unsupported(reason)) => self.warnings.push(warn(reason)),
+                Ok(ldb::Parsed::OutOfLevel) => {}
+                Err(e) => self.warnings.push(warn(format!(
+                    "column {}: {}: not a logical signature ward reads",
+                    e.column + 1,
+                    e.reason
+                ))),
+            },
             Format::Hash => {
-                if let Some(sig) = hashdb::parse_line(text)?
-                    && !self.entry_ignored(&sig.name, text)
-                {
-                    self.hashes.push(sig);
+                if let Some(sig) = hashdb::parse_line(text)? {
+                    match self.entry_ignored(&sig.name, text) {
+                        true => self.dropped += 1,
+                        false => self.hashes.push(sig),
+                    }
                 }
             }
             Format::Allow => self.allow.extend(hashdb::parse_line(text)?),
@@ -620,9 +645,11 @@ impl Database {
     /// Add everything from `other`.
     pub fn merge(&mut self, other: Database) {
         self.body.extend(other.body);
+        self.logical.extend(other.logical);
         self.hashes.extend(other.hashes);
         self.allow.extend(other.allow);
         self.ignored.extend(other.ignored);
+        self.dropped += other.dropped;
         for (name, mut list) in other.ignored_entries {
             self.ignored_entries
                 .entry(name)
@@ -637,7 +664,7 @@ impl Database {
     /// Every signature that can report a detection, before `.ign2`: what
     /// tells a database that holds something from one that holds nothing.
     pub fn signatures(&self) -> usize {
-        self.body.len() + self.hashes.len()
+        self.body.len() + self.hashes.len() + self.logical.len()
     }
 
     /// Number of signatures that will be compiled (after `.ign2`).
@@ -645,6 +672,7 @@ impl Database {
         let kept = |n: &Arc<str>| !self.ignored.contains(&**n);
         self.body.iter().filter(|s| kept(&s.name)).count()
             + self.hashes.iter().filter(|s| kept(&s.name)).count()
+            + self.logical.iter().filter(|s| kept(&s.name)).count()
     }
 
     /// Whether no signature would be compiled.

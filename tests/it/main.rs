@@ -8,6 +8,7 @@ mod cli;
 mod containers;
 mod depth;
 mod hostile;
+mod ldb_diff;
 mod matcher;
 mod packages;
 mod prop;
