@@ -77,7 +77,7 @@ impl Counts {
         budget: &mut Budget,
     ) -> bool {
         for hit in search.automaton.find_overlapping_iter(layer.bytes) {
-            if !budget.check() {
+            if !budget.step() {
                 return false;
             }
             for &p in &search.owners[hit.pattern().as_usize()] {

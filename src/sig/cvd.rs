@@ -327,8 +327,12 @@ fn read_tar(reader: impl Read) -> Result<Members, String> {
             ));
         }
         left -= size;
-        let mut data = Vec::with_capacity(size as usize);
-        entry.read_to_end(&mut data).map_err(bad)?;
+        // Grown as the bytes arrive: a header's size is not trusted.
+        let mut data = Vec::with_capacity(size.min(1 << 20) as usize);
+        (&mut entry)
+            .take(size)
+            .read_to_end(&mut data)
+            .map_err(bad)?;
         if data.len() as u64 != size {
             return Err(format!("payload member '{name}' is truncated"));
         }

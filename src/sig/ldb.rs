@@ -330,7 +330,7 @@ pub fn parse_expr(text: &[u8]) -> Result<Expr, LineError> {
 
 fn expr_at(t: &[u8], base: usize, depth: usize) -> Result<Expr, LineError> {
     let err = |at: usize, why: &str| LineError::new(base + at, why.to_owned());
-    if depth > 64 {
+    if depth > 200 {
         return Err(err(0, "expression nested too deeply"));
     }
     if t.is_empty() {

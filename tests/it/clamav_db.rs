@@ -118,7 +118,7 @@ fn old_compiled_set_named_wdb_still_loads_with_a_warning() {
 
 /// Build `NAME.cud` version `version` with the real `sigtool --unsigned
 /// --build` from `files` (name, text) in a directory of its own under `dir`.
-fn sigtool_cud(dir: &Path, name: &str, version: u32, files: &[(&str, &str)]) -> PathBuf {
+pub fn sigtool_cud(dir: &Path, name: &str, version: u32, files: &[(&str, &str)]) -> PathBuf {
     require("sigtool", "--version", "clamav");
     let work = dir.join(format!("build-{name}-{version}"));
     fs::create_dir_all(&work).unwrap();
