@@ -209,10 +209,11 @@ def builds(args, results):
 
 def raw_flags(ward):
     """Raw-content scanning, as clamscan and yara are run here: a ward that
-    unpacks containers (the corpus holds 22,000 gzipped man pages) is told not
-    to; containers are timed by benches/containers.py."""
+    unpacks containers (the corpus holds 22,000 gzipped man pages), opens mail
+    or matches normalised text views is told not to; containers are timed by
+    benches/containers.py."""
     out = subprocess.run([ward, 'scan', '--help'], capture_output=True, text=True).stdout
-    return ['--scan-archive=no'] if '--scan-archive' in out else []
+    return [f'--scan-{k}=no' for k in ('archive', 'mail', 'html') if f'--scan-{k}' in out]
 
 
 def ward_arg(arg):

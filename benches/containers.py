@@ -62,6 +62,8 @@ REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 CLAM_OFF = [f'--scan-{k}=no' for k in ('pe', 'elf', 'ole2', 'pdf', 'html', 'mail', 'swf', 'xmldocs',
                                         'hwp3', 'onenote')]
 WARD_LIMITS = ['--max-scansize', '4G', '--max-files', '100000', '--alert-exceeds-max']
+# The same for ward: containers, and nothing else (no mail, no text views).
+WARD_OFF = ['--scan-mail=no', '--scan-html=no']
 CLAM_LIMITS = ['--max-scansize=4000M', '--max-files=100000', '--max-filesize=4000M', '--max-scantime=0',
                '--alert-exceeds-max']
 # What a scan stopped by a limit reports, with --alert-exceeds-max.
@@ -114,7 +116,7 @@ def commands(args, zip_path, tgz_path):
 
     def ward(j, target):
         return [args.ward, 'scan', '-j', str(j), '--no-builtin', '-i', '-z', '--no-summary',
-                *WARD_LIMITS, *dbs, target]
+                *WARD_LIMITS, *WARD_OFF, *dbs, target]
 
     rows = []
     for label, path in (('zip', zip_path), ('tar.gz', tgz_path)):

@@ -17,12 +17,20 @@ command -v cpio >/dev/null || need+=(cpio)       # cpio archives in every format
 command -v xz >/dev/null || need+=(xz-utils)     # xz payloads, raw LZMA for hand-made 7z
 command -v 7zz >/dev/null || command -v 7z >/dev/null || need+=(7zip) # 7z archives
 command -v gcab >/dev/null || need+=(gcab)       # cabinets
+command -v clamdscan >/dev/null || need+=(clamav-daemon) # the daemon's real client
+[ -d /usr/lib/python3/dist-packages/pyclamd ] || need+=(python3-pyclamd) # and pyclamd
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     echo "installing ${need[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# clamav-daemon's own services are not needed (each test starts ward on
+# sockets of its own): keep clamd and freshclam from running beside the tests.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    $(if [ "$(id -u)" -ne 0 ]; then echo sudo; fi) systemctl disable --now \
+        clamav-daemon.service clamav-daemon.socket clamav-freshclam.service >/dev/null 2>&1 || true
 fi
 
 cargo fmt --all -- --check

@@ -47,11 +47,14 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod compile;
+pub mod daemon;
 pub mod encoding;
 mod fsops;
+pub mod health;
 pub mod home;
 pub mod journal;
 pub mod live;
+pub mod posture;
 pub mod quarantine;
 pub mod scan;
 pub mod sig;

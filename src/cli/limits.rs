@@ -43,6 +43,16 @@ pub struct LimitArgs {
     #[arg(long, value_name = "yes|no", value_parser = yes_no, default_value = "yes",
           num_args = 0..=1, require_equals = true, default_missing_value = "yes")]
     pub scan_archive: bool,
+    /// Scan inside mail messages and mboxes (each part decoded).
+    #[arg(long, value_name = "yes|no", value_parser = yes_no, default_value = "yes",
+          num_args = 0..=1, require_equals = true, default_missing_value = "yes")]
+    pub scan_mail: bool,
+    /// Also match the normalised view of text files (ASCII, UTF-8, UTF-16:
+    /// lower case, white space collapsed), where target type 7 signatures
+    /// match, as clamscan's normalisers do.
+    #[arg(long, value_name = "yes|no", value_parser = yes_no, default_value = "yes",
+          num_args = 0..=1, require_equals = true, default_missing_value = "yes")]
+    pub scan_html: bool,
     /// Report a file whose unpacking stopped at a limit as
     /// Heuristics.Limits.Exceeded.<Limit> (otherwise it is skipped, never clean).
     #[arg(long, value_name = "yes|no", value_parser = yes_no, default_value = "no",
@@ -66,6 +76,8 @@ impl LimitArgs {
             .max_recursion(self.max_recursion)
             .max_ratio(self.max_ratio)
             .scan_archive(self.scan_archive)
+            .scan_mail(self.scan_mail)
+            .scan_html(self.scan_html)
             .alert_exceeds_max(self.alert_exceeds_max)
             .alert_encrypted(self.alert_encrypted);
         l

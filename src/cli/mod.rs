@@ -1,12 +1,16 @@
 //! The `ward` command line: argument parsing and the subcommands. Uses only the
 //! library's public API.
 
+mod audit;
+mod daemon;
 mod databases;
+mod health;
 mod limits;
 mod output;
 mod quarantine;
 mod scan;
 mod sigs;
+mod updates;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +53,20 @@ enum Command {
     /// The detections recorded by `ward watch`.
     #[command(subcommand)]
     Threats(watch::ThreatsCommand),
+    /// Check the machine's configuration against a baseline (`linux-baseline`
+    /// and policy files); `ward audit history` lists the drift `ward watch
+    /// --audit` saw.
+    Audit(audit::AuditArgs),
+    /// Pending package updates (apt): assess them, install them.
+    #[command(subcommand)]
+    Updates(updates::UpdatesCommand),
+    /// One look at the machine's protection: version, signatures, real-time
+    /// protection, quarantine, threats, last audit, pending updates.
+    Health(health::HealthArgs),
+    /// A clamd-compatible scanning service for clamdscan, clamav-milter,
+    /// pyclamd and other clamd clients. Runs until SIGTERM or SHUTDOWN;
+    /// SIGHUP or RELOAD reloads signatures.
+    Daemon(daemon::DaemonArgs),
 }
 
 /// The state directory: `--home`, else `$WARD_HOME`, else the default for the
@@ -153,5 +171,9 @@ pub fn main() -> ExitCode {
         Command::Quarantine(cmd) => quarantine::run(&cmd, cli.home.as_deref()),
         Command::Watch(args) => watch::run(&args, cli.home.as_deref()),
         Command::Threats(cmd) => watch::run_threats(&cmd, cli.home.as_deref()),
+        Command::Audit(args) => audit::run(&args, cli.home.as_deref()),
+        Command::Updates(cmd) => updates::run(&cmd),
+        Command::Health(args) => health::run(&args, cli.home.as_deref()),
+        Command::Daemon(args) => daemon::run(&args),
     }
 }

@@ -32,8 +32,8 @@ enum OnError {
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
-    /// Directories to watch, recursively.
-    #[arg(value_name = "PATH", required = true)]
+    /// Directories to watch, recursively (none needed with --audit).
+    #[arg(value_name = "PATH", required_unless_present = "audit")]
     paths: Vec<PathBuf>,
     #[command(flatten)]
     db: DbArgs,
@@ -64,6 +64,18 @@ pub struct WatchArgs {
     threads: usize,
     #[command(flatten)]
     limits: super::limits::LimitArgs,
+    /// Also watch for configuration drift: evaluate the audit rules (the
+    /// built-in linux-baseline and any --policy files), watch the files they
+    /// read, and log each change of a rule's state (also recorded in
+    /// <home>/events.jsonl; see `ward audit history`).
+    #[arg(long)]
+    audit: bool,
+    #[command(flatten)]
+    rules: super::audit::RuleArgs,
+    /// With --audit: how often kernel settings and accounts are checked
+    /// again (they change without file events).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_deadline)]
+    audit_interval: Duration,
 }
 
 #[derive(Subcommand, Debug)]
@@ -260,20 +272,10 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let allow = ward::quarantine::read_allow_list(&home).ok().flatten();
-    let allow_path = home.join(ward::quarantine::ALLOW_LIST);
-    let Some(set) = args.db.load_with(|b| {
-        if let Some(data) = allow {
-            b.text(Format::Allow, &allow_path.to_string_lossy(), data);
-        }
-    }) else {
+    if !args.audit && (!args.rules.policies.is_empty() || args.rules.root != Path::new("/")) {
+        eprintln!("ward: --policy and --root need --audit");
         return ExitCode::from(2);
-    };
-    let (db, loader_home) = (args.db.clone(), home.clone());
-    let sigs = Arc::new(Signatures::with_loader(
-        set,
-        Box::new(move || build_set(&db, Some(&loader_home))),
-    ));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let hup = Arc::new(AtomicBool::new(false));
     for (sig, flag) in [
@@ -286,30 +288,144 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let watcher = match options(args).start(sigs, &home) {
-        Ok(w) => w,
+    let drift = match args.audit.then(|| start_drift(args, &home)).transpose() {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("ward: {e}");
             return ExitCode::from(2);
         }
     };
+    let watcher = match args.paths.is_empty() {
+        true => None,
+        false => match start_watch(args, &home) {
+            Some(w) => Some(w),
+            None => return ExitCode::from(2),
+        },
+    };
+    let root = std::fs::canonicalize(&args.rules.root).unwrap_or_else(|_| args.rules.root.clone());
+    let never = crossbeam_channel::never();
+    let threats = watcher.as_ref().map_or(&never, |w| w.notices());
+    let never_drift = crossbeam_channel::never();
+    let drifts = drift.as_ref().map_or(&never_drift, |d| d.notices());
+    // Held (with its lock) until ward exits, for `ward health`.
+    let status = ward::watch::status::WatchStatus::new(&args.paths, args.block);
+    let _status = ward::watch::status::claim(&home, &status).unwrap_or_else(|e| {
+        log(Level::Warning, &format!("no status for ward health: {e}"));
+        None
+    });
     while !stop.load(Ordering::Relaxed) {
-        if hup.swap(false, Ordering::Relaxed) {
+        if hup.swap(false, Ordering::Relaxed)
+            && let Some(w) = &watcher
+        {
             log(Level::Notice, "SIGHUP: reloading signatures");
-            watcher.reload();
+            w.reload();
         }
-        if let Ok(n) = watcher.notices().recv_timeout(Duration::from_millis(100)) {
-            print_notice(&n);
+        crossbeam_channel::select! {
+            recv(threats) -> n => if let Ok(n) = n { print_notice(&n) },
+            recv(drifts) -> n => if let Ok(n) = n { print_drift(&n, &root) },
+            default(Duration::from_millis(100)) => {}
         }
     }
     log(Level::Notice, "stopping");
-    let notices = watcher.notices().clone();
-    watcher.stop();
-    for n in notices.try_iter() {
-        print_notice(&n);
+    if let Some(d) = drift {
+        let notices = d.notices().clone();
+        d.stop();
+        for n in notices.try_iter() {
+            print_drift(&n, &root);
+        }
+    }
+    if let Some(w) = watcher {
+        let notices = w.notices().clone();
+        w.stop();
+        for n in notices.try_iter() {
+            print_notice(&n);
+        }
     }
     log(Level::Notice, "stopped");
     ExitCode::SUCCESS
+}
+
+/// Load the signatures and start the malware watch; `None` after printing why not.
+fn start_watch(args: &WatchArgs, home: &Path) -> Option<ward::watch::Watcher> {
+    let allow = ward::quarantine::read_allow_list(home).ok().flatten();
+    let allow_path = home.join(ward::quarantine::ALLOW_LIST);
+    let set = args.db.load_with(|b| {
+        if let Some(data) = allow {
+            b.text(Format::Allow, &allow_path.to_string_lossy(), data);
+        }
+    })?;
+    let (db, loader_home) = (args.db.clone(), home.to_owned());
+    let sigs = Arc::new(Signatures::with_loader(
+        set,
+        Box::new(move || build_set(&db, Some(&loader_home))),
+    ));
+    match options(args).start(sigs, home) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("ward: {e}");
+            None
+        }
+    }
+}
+
+/// Evaluate the audit rules and start watching for drift.
+fn start_drift(args: &WatchArgs, home: &Path) -> Result<ward::posture::DriftWatch, String> {
+    let profile = args.rules.profile()?;
+    let host = args.rules.host()?;
+    let mut opts = ward::posture::DriftOptions::new();
+    opts.interval(args.audit_interval);
+    opts.start(profile, host, home).map_err(|e| e.to_string())
+}
+
+fn print_drift(n: &ward::posture::DriftNotice, root: &Path) {
+    use ward::posture::{DriftNotice, Status};
+    match n {
+        DriftNotice::Started {
+            rules,
+            summary: s,
+            dirs,
+        } => log(
+            Level::Info,
+            &format!(
+                "auditing {rules} rules on {} ({} compliant, {} non-compliant, {} not applicable, \
+                 {} errors), watching {dirs} directories, pid {}",
+                shown(root),
+                s.compliant,
+                s.non_compliant,
+                s.not_applicable,
+                s.errors,
+                std::process::id()
+            ),
+        ),
+        DriftNotice::Initial {
+            rule,
+            status,
+            reason,
+        } => log(
+            Level::Warning,
+            &format!("audit: {rule} {} at start; {reason}", status.word()),
+        ),
+        DriftNotice::Changed(e) => {
+            let level = match e.status {
+                Status::NonCompliant => Level::Warning,
+                Status::Error => Level::Error,
+                _ => Level::Notice,
+            };
+            log(
+                level,
+                &format!(
+                    "{}: {} {} (was {}); {}",
+                    output::escape(std::ffi::OsStr::new(&e.checked)),
+                    e.rule,
+                    e.status.word(),
+                    e.previous.word(),
+                    output::escape(std::ffi::OsStr::new(&e.reason))
+                ),
+            );
+        }
+        DriftNotice::Error(e) => log(Level::Error, e),
+        other => log(Level::Notice, &format!("{other:?}")),
+    }
 }
 
 pub fn run_threats(cmd: &ThreatsCommand, home_arg: Option<&Path>) -> ExitCode {

@@ -316,9 +316,13 @@ impl SetBuilder {
         let mut db = Database::new();
         db.detect_pua = self.detect_pua;
         let mut errors = Vec::new();
+        // A file or directory named twice (ClamAV's directory found by
+        // default and named by a configuration too) is loaded once.
+        let mut seen = std::collections::HashSet::new();
         let mut results = self
             .paths
             .iter()
+            .filter(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())))
             .map(|p| db.load_path(p))
             .collect::<Vec<_>>();
         // Databases named that hold nothing would have every file reported clean.

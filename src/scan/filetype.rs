@@ -14,6 +14,8 @@ pub enum FileType {
     MachO,
     /// Anything else.
     Other,
+    /// The normalised view of a text file (never a file's own type).
+    Text,
 }
 
 impl FileType {
@@ -62,6 +64,7 @@ impl FileType {
             TargetType::Pe => self == FileType::Pe,
             TargetType::Elf => self == FileType::Elf,
             TargetType::MachO => self == FileType::MachO,
+            TargetType::Text => self == FileType::Text,
         }
     }
 }

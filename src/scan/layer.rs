@@ -27,6 +27,8 @@ pub(crate) struct Layer<'a> {
     pub whole: bool,
     /// How deep in containers: 0 for a file itself.
     pub depth: u32,
+    /// A normalised text view: never unpacked or viewed again.
+    pub normalized: bool,
     /// The sparse view `bytes` come from, to map offsets back to the file's.
     view: Option<&'a View>,
 }
@@ -40,7 +42,20 @@ impl<'a> Layer<'a> {
             ftype: OnceLock::new(),
             whole: true,
             depth: 0,
+            normalized: false,
             view: None,
+        }
+    }
+
+    /// The normalised text view of a layer `depth - 1` deep (see
+    /// [`crate::unpack::text`]): only signatures for any file or for
+    /// normalised text match it, and no digest applies.
+    pub fn normalized(bytes: &'a [u8], depth: u32) -> Layer<'a> {
+        Layer {
+            ftype: OnceLock::from(FileType::Text),
+            whole: false,
+            normalized: true,
+            ..Layer::member(bytes, depth)
         }
     }
 
@@ -60,6 +75,7 @@ impl<'a> Layer<'a> {
             ftype: OnceLock::from(view.ftype),
             whole: false,
             depth: 0,
+            normalized: false,
             view: Some(view),
         }
     }

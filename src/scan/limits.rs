@@ -50,6 +50,12 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Open containers at all (`--scan-archive`, default yes).
     pub scan_archive: bool,
+    /// Open mail and mboxes into their parts (`--scan-mail`, default yes).
+    pub scan_mail: bool,
+    /// Match the normalised view of text files too, where target type 7
+    /// signatures match (`--scan-html`, as clamscan names the switch of its
+    /// normalisers; default yes).
+    pub scan_html: bool,
     /// A file whose unpacking stopped at a limit is a detection,
     /// `Heuristics.Limits.Exceeded.<Limit>` (`--alert-exceeds-max`, default no).
     pub alert_exceeds_max: bool,
@@ -68,6 +74,8 @@ impl Default for Limits {
             max_recursion: 17,
             max_ratio: 10_000,
             scan_archive: true,
+            scan_mail: true,
+            scan_html: true,
             alert_exceeds_max: false,
             alert_encrypted: false,
         }
@@ -119,6 +127,18 @@ impl Limits {
     /// Set [`Limits::scan_archive`].
     pub fn scan_archive(&mut self, yes: bool) -> &mut Self {
         self.scan_archive = yes;
+        self
+    }
+
+    /// Set [`Limits::scan_mail`].
+    pub fn scan_mail(&mut self, yes: bool) -> &mut Self {
+        self.scan_mail = yes;
+        self
+    }
+
+    /// Set [`Limits::scan_html`].
+    pub fn scan_html(&mut self, yes: bool) -> &mut Self {
+        self.scan_html = yes;
         self
     }
 

@@ -230,6 +230,8 @@ struct Scratch {
     state: FileState,
     /// Decompressed members, one per depth of nesting.
     members: Vec<unpack::Scratch>,
+    /// The normalised text view being matched (views are never nested).
+    text: Vec<u8>,
 }
 
 /// ClamAV's name for a zip whose entries overlap (a zip bomb's construction).
@@ -237,6 +239,17 @@ const OVERLAPPING_FILES: &str = "Heuristics.Zip.OverlappingFiles";
 
 /// Buffers larger than this are released after use rather than kept per thread.
 const KEEP_BUFFER: usize = 64 << 20;
+
+/// How the normalised view of a text file is named in a match's container
+/// chain.
+pub const TEXT_VIEW: &[u8] = b"normalized text";
+
+/// The most members of a zip one task scans in a row. rayon splits a range
+/// into a few long runs and splits a run again only while no thread has
+/// started it: with runs of a quarter of the archive, one thread finished
+/// while the other still had a whole run to go. Short runs keep both busy to
+/// the end; each run costs a scanner of its own (a few allocations).
+const MEMBERS_PER_TASK: usize = 16;
 
 impl Scanner {
     /// A scanner with defaults: first match only, no size limit, mmap allowed.
@@ -252,6 +265,7 @@ impl Scanner {
             },
             scratch: Scratch {
                 members: Vec::new(),
+                text: Vec::new(),
                 buf: Vec::new(),
                 state: FileState::new(set.inner.sigs.len()),
             },
@@ -326,6 +340,33 @@ impl Scanner {
         ctx.found
     }
 
+    /// Scan bytes already in memory (a stream received over a socket, say)
+    /// as one whole file, under the scanner's [`Limits`]: its size against
+    /// [`Limits::max_filesize`], its scan (containers included) against
+    /// [`Limits::max_scantime`]. `path` is only reported.
+    ///
+    /// ```
+    /// let set = ward::SignatureSet::builtin();
+    /// let mut scanner = ward::Scanner::new(&set);
+    /// scanner.max_filesize(Some(4));
+    /// let report = scanner.scan_buffer(b"too long", "stream".as_ref());
+    /// assert!(matches!(report.verdict, ward::Verdict::Skipped(_)));
+    /// ```
+    pub fn scan_buffer(&mut self, data: &[u8], path: &Path) -> FileReport {
+        let size = data.len() as u64;
+        let (scanned_bytes, verdict) = match self.opts.limits.max_filesize {
+            Some(limit) if size > limit => {
+                (0, Verdict::Skipped(SkipReason::TooLarge { size, limit }))
+            }
+            _ => self.scan_top(ScanCtx::new(self.opts.limits), &Layer::whole(data)),
+        };
+        FileReport {
+            path: path.to_owned(),
+            scanned_bytes,
+            verdict,
+        }
+    }
+
     /// Match one layer and add what matched to `ctx.found`: the digests and
     /// the allow list when the layer is whole (an allow-listed layer matches
     /// nothing), then the body signatures (unless a hash signature matched and
@@ -341,13 +382,18 @@ impl Scanner {
         let engine = Engine::new(&self.set.inner);
         let state = &mut self.scratch.state;
         let size = layer.bytes.len() as u64;
-        let mut found = match self.opts.split(layer.bytes.len()) {
+        let matched = match self.opts.split(layer.bytes.len()) {
             Some(pool) if layer.whole && engine.needs_hash(size) => {
                 side_by_side(engine, &self.opts, layer, state, &mut ctx.budget, pool)
             }
             _ => in_turn(engine, &self.opts, layer, state, &mut ctx.budget),
         };
         state.reset();
+        // Known clean content is clean all through: nothing inside it is
+        // unpacked or viewed either.
+        let Some(mut found) = matched else {
+            return;
+        };
         dedup_names(&mut found);
         for m in &mut found {
             if let MatchKind::Body { offset } = &mut m.kind {
@@ -356,16 +402,67 @@ impl Scanner {
             m.container.clone_from(&ctx.stack);
         }
         ctx.found.append(&mut found);
-        if ctx.limits.scan_archive && !ctx.done(self.opts.all_matches) {
-            self.scan_members(ctx, layer);
+        if layer.normalized || ctx.done(self.opts.all_matches) {
+            return;
+        }
+        let limits = &ctx.limits;
+        // Without archives, only mail is asked for (the zip test, which
+        // searches every file's last 64 KiB, is not paid for nothing).
+        let kind = match limits.scan_archive {
+            true => unpack::detect(layer.bytes),
+            false if limits.scan_mail => unpack::detect_mail(layer.bytes),
+            false => None,
+        };
+        match kind {
+            Some(unpack::Kind::Mail) if !limits.scan_mail => {}
+            Some(kind) => self.scan_members(ctx, layer, kind),
+            None if limits.scan_html && layer.whole => self.scan_text_view(ctx, layer),
+            None => {}
         }
     }
 
-    /// If `layer` is a container, scan its members (see [`Scanner::scan_layer`]).
-    fn scan_members(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
-        let Some(kind) = unpack::detect(layer.bytes) else {
+    /// If `layer` is text, match its normalised view as a layer one level
+    /// down, named [`TEXT_VIEW`] (see [`unpack::text`]).
+    fn scan_text_view(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        let n = layer.bytes.len();
+        if n == 0 || n > unpack::text::MAX_NORMALIZE {
             return;
-        };
+        }
+        if unpack::text::text_kind(layer.bytes).is_none() {
+            return;
+        }
+        let mut text = std::mem::take(&mut self.scratch.text);
+        let len = unpack::text::normalize(layer.bytes, &mut text);
+        if len > 0 {
+            let before = ctx.found.len();
+            ctx.stack.push(TEXT_VIEW.to_vec());
+            self.scan_layer(ctx, &Layer::normalized(&text[..len], layer.depth + 1));
+            ctx.stack.pop();
+            // A signature the raw text matched already is not named again
+            // for its view.
+            let (raw, view) = ctx.found.split_at(before);
+            let again: Vec<bool> = view
+                .iter()
+                .map(|v| {
+                    raw.iter()
+                        .any(|r| r.name == v.name && r.container == ctx.stack)
+                })
+                .collect();
+            let mut k = 0;
+            ctx.found.retain(|_| {
+                k += 1;
+                k <= before || !again[k - 1 - before]
+            });
+        }
+        if text.capacity() > KEEP_BUFFER {
+            text = Vec::new();
+        }
+        self.scratch.text = text;
+    }
+
+    /// Scan the members of `layer`, a container of `kind` (see
+    /// [`Scanner::scan_layer`]).
+    fn scan_members(&mut self, ctx: &mut ScanCtx, layer: &Layer, kind: unpack::Kind) {
         if layer.depth >= ctx.limits.max_recursion {
             ctx.hit(Limit::MaxRecursion);
             return;
@@ -425,6 +522,7 @@ impl Scanner {
                         unpack::Cut::Time => Limit::MaxScanTime,
                         unpack::Cut::Broken => Limit::Broken,
                         unpack::Cut::Unsupported => Limit::Unsupported,
+                        unpack::Cut::Depth => Limit::MaxRecursion,
                     });
                 }
                 if cut != Some(unpack::Cut::Time) {
@@ -501,6 +599,7 @@ impl Scanner {
         let parts: Vec<ctx::Part> = pool.install(|| {
             (0..index.len())
                 .into_par_iter()
+                .with_max_len(MEMBERS_PER_TASK)
                 .map_init(
                     || {
                         let dir = worker.opts.spill_dir.as_deref();
@@ -562,6 +661,7 @@ impl Scanner {
             opts,
             scratch: Scratch {
                 members: Vec::new(),
+                text: Vec::new(),
                 buf: Vec::new(),
                 state: FileState::new(self.set.inner.sigs.len()),
             },
@@ -623,14 +723,15 @@ impl Scanner {
 }
 
 /// A layer's digests and the allow list (for a whole layer), then its body
-/// signatures unless a hash signature already decided (first match only).
+/// signatures unless a hash signature already decided (first match only);
+/// `None` when the layer is on the allow list.
 fn in_turn(
     engine: Engine,
     opts: &Options,
     layer: &Layer,
     state: &mut FileState,
     budget: &mut Budget,
-) -> Vec<Match> {
+) -> Option<Vec<Match>> {
     let mut out = Vec::new();
     let size = layer.bytes.len() as u64;
     let digests = match layer.whole {
@@ -638,7 +739,7 @@ fn in_turn(
         false => [None, None, None],
     };
     if engine.allowed(size, &digests) {
-        return out;
+        return None;
     }
     engine.hash_matches(size, &digests, &mut out);
     if !opts.all_matches {
@@ -652,7 +753,7 @@ fn in_turn(
     if out.is_empty() || opts.all_matches {
         engine.logical(layer, budget, &mut out);
     }
-    out
+    Some(out)
 }
 
 /// A large whole layer: its digests and its pieces are computed side by side
@@ -664,7 +765,7 @@ fn side_by_side(
     state: &mut FileState,
     budget: &mut Budget,
     pool: &rayon::ThreadPool,
-) -> Vec<Match> {
+) -> Option<Vec<Match>> {
     let mut hash_budget = *budget;
     let mut body = Vec::new();
     let (digests, ()) = pool.install(|| {
@@ -691,7 +792,7 @@ fn side_by_side(
     let size = layer.bytes.len() as u64;
     let mut out = Vec::new();
     if engine.allowed(size, &digests) {
-        return out;
+        return None;
     }
     engine.hash_matches(size, &digests, &mut out);
     if opts.all_matches {
@@ -704,7 +805,7 @@ fn side_by_side(
     if out.is_empty() || opts.all_matches {
         engine.logical(layer, budget, &mut out);
     }
-    out
+    Some(out)
 }
 
 /// With [`Scanner::split_large`], files at least this large are searched in

@@ -139,6 +139,7 @@ impl Writer {
             TargetType::Pe => 1,
             TargetType::Elf => 6,
             TargetType::MachO => 9,
+            TargetType::Text => 7,
             _ => 0,
         });
         let (kind, a, b) = match s.offset {
@@ -256,6 +257,7 @@ impl Reader<'_> {
             1 => TargetType::Pe,
             6 => TargetType::Elf,
             9 => TargetType::MachO,
+            7 => TargetType::Text,
             t => return Err(bad(&format!("unknown target type {t}"))),
         };
         let (kind, a, b) = (self.u8()?, self.u64()?, self.u64()?);

@@ -34,6 +34,10 @@ pub enum TargetType {
     Elf,
     /// 9: Mach-O binaries.
     MachO,
+    /// 7: normalised ASCII text, the view ClamAV makes of a text file
+    /// (ASCII, UTF-8 or UTF-16): lower case, runs of white space as one
+    /// space, control characters and bytes past ASCII dropped.
+    Text,
 }
 
 /// Where a body signature's match must start.

@@ -72,6 +72,7 @@ pub fn parse_line(line: &str) -> Result<Parsed, LineError> {
         1 => TargetType::Pe,
         6 => TargetType::Elf,
         9 => TargetType::MachO,
+        7 => TargetType::Text,
         t @ 2..=14 => {
             return Ok(Parsed::Unsupported(format!(
                 "target type {t} (needs a file-type normaliser) is not supported"

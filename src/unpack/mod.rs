@@ -13,12 +13,15 @@ mod ar;
 mod bytes;
 mod cab;
 mod cpio;
+mod legacy;
+mod mail;
 mod rpm;
 mod sevenz;
 #[allow(unsafe_code)]
 mod spill;
 mod stream;
 mod tar;
+pub mod text;
 mod zip;
 
 pub use spill::Scratch;
@@ -56,6 +59,14 @@ pub enum Kind {
     SevenZip,
     /// Microsoft cabinet.
     Cab,
+    /// A mail message (RFC 822, MIME) or an mbox of them.
+    Mail,
+    /// Outlook's attachment wrapper (`winmail.dat`).
+    Tnef,
+    /// BinHex 4.0 text.
+    BinHex,
+    /// A file compressed by Microsoft's `compress.exe`.
+    Szdd,
 }
 
 impl Kind {
@@ -75,6 +86,10 @@ impl Kind {
             Kind::Rpm => "RPM",
             Kind::SevenZip => "7Zip",
             Kind::Cab => "CAB",
+            Kind::Mail => "Mail",
+            Kind::Tnef => "TNEF",
+            Kind::BinHex => "BinHex",
+            Kind::Szdd => "SZDD",
         }
     }
 }
@@ -113,8 +128,22 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     if cab::is_cab(data) {
         return Some(Kind::Cab);
     }
+    if legacy::is_szdd(data) {
+        return Some(Kind::Szdd);
+    }
+    if legacy::is_tnef(data) {
+        return Some(Kind::Tnef);
+    }
     if tar::is_tar(data) {
         return Some(Kind::Tar);
+    }
+    // Before zip: a zip's end record in a mail's unencoded part would
+    // otherwise take the whole message for a zip.
+    if mail::is_mail(data) {
+        return Some(Kind::Mail);
+    }
+    if legacy::is_binhex(data) {
+        return Some(Kind::BinHex);
     }
     if zip::is_zip(data) {
         return Some(Kind::Zip);
@@ -147,6 +176,11 @@ impl Caps {
     }
 }
 
+/// [`Kind::Mail`] if `data` is mail, without asking for any other format.
+pub fn detect_mail(data: &[u8]) -> Option<Kind> {
+    mail::is_mail(data).then_some(Kind::Mail)
+}
+
 /// Whether `deadline` has passed.
 pub(crate) fn past(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
@@ -169,6 +203,9 @@ pub enum Cut {
     Broken,
     /// Its compression method is not one ward can decompress.
     Unsupported,
+    /// It is nested deeper inside its container than unpacking goes (mail
+    /// multiparts past 32 levels); its bytes are given as they are.
+    Depth,
 }
 
 /// What unpacking finds.
@@ -225,6 +262,10 @@ pub fn unpack(
         Kind::Rpm => rpm::unpack(data, caps, visit),
         Kind::SevenZip => sevenz::unpack(data, caps, scratch, visit),
         Kind::Cab => cab::unpack(data, caps, scratch, visit),
+        Kind::Mail => mail::unpack(data, caps, scratch, visit),
+        Kind::Tnef => legacy::tnef(data, caps, visit),
+        Kind::BinHex => legacy::binhex(data, caps, scratch, visit),
+        Kind::Szdd => legacy::szdd(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

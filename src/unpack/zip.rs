@@ -39,6 +39,7 @@ struct Entry {
     name: Vec<u8>,
     flags: u16,
     method: u16,
+    crc: u32,
     packed: u64,
     size: u64,
     /// Offset of its local header in `data` (prepended data accounted for).
@@ -127,6 +128,7 @@ fn central_entry(data: &[u8], at: usize, end: usize, shift: u64) -> Option<(Entr
     }
     let flags = le16(data, at + 8)?;
     let method = le16(data, at + 10)?;
+    let crc = le32(data, at + 16)?;
     let mut packed = u64::from(le32(data, at + 20)?);
     let mut size = u64::from(le32(data, at + 24)?);
     let n = usize::from(le16(data, at + 28)?);
@@ -143,6 +145,7 @@ fn central_entry(data: &[u8], at: usize, end: usize, shift: u64) -> Option<(Entr
             name,
             flags,
             method,
+            crc,
             packed,
             size,
             local: local.checked_add(shift)?,
@@ -184,6 +187,7 @@ fn local_entry(data: &[u8], at: usize) -> Option<(Entry, usize)> {
     }
     let flags = le16(data, at + 6)?;
     let method = le16(data, at + 8)?;
+    let crc = le32(data, at + 14)?;
     let mut packed = u64::from(le32(data, at + 18)?);
     let mut size = u64::from(le32(data, at + 22)?);
     let n = usize::from(le16(data, at + 26)?);
@@ -197,6 +201,7 @@ fn local_entry(data: &[u8], at: usize) -> Option<(Entry, usize)> {
             name,
             flags,
             method,
+            crc,
             packed,
             size,
             local: at as u64,
@@ -340,6 +345,10 @@ impl Index {
                 let cut = drain(&mut r, e.packed, caps, scratch);
                 taken(scratch, cut)
             }
+            6 => {
+                let cut = implode(packed, e, caps, scratch);
+                taken(scratch, cut)
+            }
             14 => {
                 let cut = lzma(packed, e, caps, scratch);
                 taken(scratch, cut)
@@ -426,4 +435,69 @@ fn lzma(packed: &[u8], e: &Entry, caps: &Caps, out: &mut Scratch) -> Option<Cut>
         Ok(mut r) => drain(&mut r, e.packed, caps, out),
         Err(_) => Some(Cut::Broken),
     }
+}
+
+/// The most bytes taken out of one imploded member (see [`implode`]).
+const IMPLODE_MAX: u64 = 32 << 20;
+
+/// Method 6, PKZIP 1's implode, through the `zip` crate's decoder, the one
+/// maintained Rust implementation, reached by wrapping the entry in a zip of
+/// its own. That decoder keeps everything it has produced, so at most
+/// [`IMPLODE_MAX`] bytes are taken out of one member (far more than PKZIP 1
+/// ever packed); a larger one is cut and reported as unsupported.
+fn implode(packed: &[u8], e: &Entry, caps: &Caps, out: &mut Scratch) -> Option<Cut> {
+    let Ok(size) = u32::try_from(e.size) else {
+        return Some(Cut::Unsupported);
+    };
+    let alone = alone(packed, e.flags & 6, e.crc, size);
+    let Ok(mut archive) = ::zip::ZipArchive::new(std::io::Cursor::new(alone)) else {
+        return Some(Cut::Broken);
+    };
+    let Ok(mut member) = archive.by_index(0) else {
+        return Some(Cut::Broken);
+    };
+    let capped = Caps {
+        member: caps.member.min(IMPLODE_MAX),
+        ..*caps
+    };
+    match drain(&mut member, e.packed, &capped, out) {
+        Some(Cut::Size) if caps.member > IMPLODE_MAX => Some(Cut::Unsupported),
+        cut => cut,
+    }
+}
+
+/// A zip holding one imploded entry, `data`, named "m".
+fn alone(data: &[u8], flags: u16, crc: u32, size: u32) -> Vec<u8> {
+    let packed = u32::try_from(data.len()).unwrap_or(u32::MAX);
+    let mut z = Vec::with_capacity(data.len() + 128);
+    let header = |z: &mut Vec<u8>| {
+        z.extend_from_slice(&10u16.to_le_bytes()); // version needed: 1.0
+        z.extend_from_slice(&flags.to_le_bytes());
+        z.extend_from_slice(&6u16.to_le_bytes()); // implode
+        z.extend_from_slice(&[0, 0, 0x21, 0]); // 1980-01-01 00:00
+        z.extend_from_slice(&crc.to_le_bytes());
+        z.extend_from_slice(&packed.to_le_bytes());
+        z.extend_from_slice(&size.to_le_bytes());
+        z.extend_from_slice(&1u16.to_le_bytes()); // name length
+        z.extend_from_slice(&0u16.to_le_bytes()); // extra length
+    };
+    z.extend_from_slice(LOCAL);
+    header(&mut z);
+    z.push(b'm');
+    z.extend_from_slice(&data[..packed as usize]);
+    let central = z.len() as u32;
+    z.extend_from_slice(CENTRAL);
+    z.extend_from_slice(&10u16.to_le_bytes()); // made by
+    header(&mut z);
+    z.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
+    z.extend_from_slice(&[0; 4]); // external attributes
+    z.extend_from_slice(&0u32.to_le_bytes()); // local header offset
+    z.push(b'm');
+    let dir = z.len() as u32 - central;
+    z.extend_from_slice(END);
+    z.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
+    z.extend_from_slice(&dir.to_le_bytes());
+    z.extend_from_slice(&central.to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z
 }

@@ -38,6 +38,7 @@ pub mod cache;
 mod fanotify;
 mod inotify;
 mod reload;
+pub mod status;
 mod worker;
 
 use std::collections::HashMap;

@@ -720,6 +720,9 @@ fn clamscan() -> Command {
     Command::new("clamscan")
 }
 
+/// ward's switches for the same raw-content scanning.
+const WARD_RAW: &[&str] = &["--scan-archive=no", "--scan-mail=no", "--scan-html=no"];
+
 const SCAN_TYPES_OFF: &[&str] = &[
     "--scan-archive=no",
     "--scan-elf=no",
@@ -748,10 +751,10 @@ fn clamscan_args(cmd: &mut Command, dbs: &[&Path], target: &Path) {
     cmd.arg(target);
 }
 
-type Hits = BTreeSet<(String, String)>;
+pub(crate) type Hits = BTreeSet<(String, String)>;
 
 /// Parse `PATH: NAME FOUND` lines; anything else on stdout is an error.
-fn parse_hits(who: &str, out: &Output, strip: &str) -> Hits {
+pub(crate) fn parse_hits(who: &str, out: &Output, strip: &str) -> Hits {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut hits = Hits::new();
     for line in stdout.lines() {
@@ -892,7 +895,8 @@ fn clamav_diff() {
         "--all-matches",
         "--no-summary",
         "-i",
-    ]);
+    ])
+    .args(WARD_RAW);
     for db in dbs {
         ward.arg("-d").arg(db);
     }
@@ -1034,8 +1038,9 @@ fn clamav_quirks() {
         "--all-matches",
         "--no-summary",
         "-i",
-        "-d",
     ])
+    .args(WARD_RAW)
+    .arg("-d")
     .arg(&db)
     .arg(&dir);
     let ward_hits = parse_hits("ward", &run(&mut ward), "");

@@ -361,15 +361,48 @@ fn bombs_end_within_their_limits() {
 }
 
 #[test]
-fn implode_is_reported_unsupported_not_clean() {
+fn an_imploded_member_is_found_and_a_damaged_one_is_not_called_clean() {
     let f = Path::new("/usr/share/clamav-testfiles/clam.impl.zip");
     assert!(
         f.exists(),
         "clamav-testfiles is missing: scripts/test.sh installs it"
     );
-    let out = run(ward().args(["scan", "--json", "--no-summary"]).arg(f));
-    let v: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
-    assert_eq!(v["incomplete"], "Unsupported", "{v}");
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("clam.hdb");
+    std::fs::write(
+        &db,
+        "aa15bcf478d165efd2065190eb473bcb:544:ClamAV-Test-File\n",
+    )
+    .unwrap();
+    let scan = |path: &Path| {
+        let out = run(ward()
+            .args(["scan", "--json", "--no-summary", "--no-builtin", "-d"])
+            .arg(&db)
+            .arg(path));
+        let v: Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+        (out.status.code(), v)
+    };
+    let (code, v) = scan(f);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        v["matches"][0]["container"],
+        serde_json::json!(["clam.impl.zip", "CLAM.EXE"])
+    );
+
+    // The same archive with its compressed bytes changed: the CRC no longer
+    // holds, so the member is incomplete, never clean.
+    let mut bytes = std::fs::read(f).unwrap();
+    let name_len = usize::from(u16::from_le_bytes([bytes[26], bytes[27]]));
+    let extra_len = usize::from(u16::from_le_bytes([bytes[28], bytes[29]]));
+    let data = 30 + name_len + extra_len;
+    for b in &mut bytes[data + 40..data + 60] {
+        *b ^= 0x5a;
+    }
+    let damaged = tmp.path().join("damaged.zip");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let (_, v) = scan(&damaged);
+    assert_eq!(v["status"], "skipped", "{v}");
+    assert_eq!(v["incomplete"], "Broken", "{v}");
 }
 
 #[test]
@@ -405,7 +438,20 @@ fn clamav_testfiles_of_the_formats_ward_unpacks_are_found() {
         "clam.zip",
         "clam.bz2.zip",
         "clam.d64.zip",
+        "clam.impl.zip",
         "clam.exe.bz2",
+        "clam.7z",
+        "clam.cab",
+        "clam.bin-be.cpio",
+        "clam.bin-le.cpio",
+        "clam.newc.cpio",
+        "clam.odc.cpio",
+        "clam.mail",
+        "clam.exe.mbox.base64",
+        "clam.exe.mbox.uu",
+        "clam.tnef",
+        "clam.exe.binhex",
+        "clam.exe.szdd",
         "clam.tar.gz",
         "clam_cache_emax.tgz",
     ] {

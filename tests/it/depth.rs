@@ -60,9 +60,13 @@ pub(crate) fn read_at(dir: &OwnedFd, name: &str) -> Option<Vec<u8>> {
 }
 
 /// Remove a deep tree: `rm` walks by descriptor too (std's `remove_dir_all`
-/// would recurse once per level).
+/// would recurse once per level). Removing 100,000 levels is slow work for
+/// the filesystem, much slower on a loaded machine: it gets ten minutes.
 pub(crate) fn remove_tree(root: &Path) {
-    let out = run(std::process::Command::new("rm").arg("-rf").arg(root));
+    let out = crate::util::run_within(
+        std::process::Command::new("rm").arg("-rf").arg(root),
+        std::time::Duration::from_secs(600),
+    );
     assert!(out.status.success(), "rm -rf {}", root.display());
 }
 

@@ -2,13 +2,16 @@
 //! reference matcher (`reference`) and the helpers in `util`: running a child
 //! with a deadline and its output drained, the EICAR bytes, hex, a seeded RNG.
 
+mod audit;
 mod clamav_db;
 mod clamav_diff;
 mod cli;
 mod containers;
+mod daemon;
 mod depth;
 mod hostile;
 mod ldb_diff;
+mod mail;
 mod matcher;
 mod packages;
 mod prop;
@@ -16,5 +19,7 @@ mod quarantine;
 mod reference;
 mod sevenz_cab;
 mod split;
+mod updates;
 mod util;
+mod views;
 mod watch;
