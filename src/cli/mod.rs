@@ -3,6 +3,7 @@
 
 mod audit;
 mod daemon;
+mod databases;
 mod health;
 mod limits;
 mod output;
@@ -84,15 +85,39 @@ fn home(arg: Option<&Path>) -> Result<PathBuf, String> {
 /// Where signatures come from; shared by every command that loads them.
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
-    /// Signature file or directory (.ndb, .hdb, .hsb, .fp, .sfp, .ign2); repeatable.
+    /// Signature file or directory (.ndb, .hdb, .hsb, .fp, .sfp, .ign2, ClamAV's
+    /// .cvd/.cld/.cud containers, a compiled .wardset); repeatable.
     #[arg(short = 'd', long = "database", value_name = "PATH")]
     databases: Vec<PathBuf>,
     /// Leave out the built-in signatures (EICAR, the ClamAV test file).
     #[arg(long)]
     no_builtin: bool,
+    /// Without -d, ClamAV's database directory is loaded too when it holds
+    /// databases (DatabaseDirectory in /etc/clamav/freshclam.conf, else
+    /// clamd.conf, else /var/lib/clamav; $WARD_CLAMAV_DB overrides, empty for
+    /// none). This leaves it out.
+    #[arg(long)]
+    no_clamav_db: bool,
+    /// Load ClamAV's PUA databases too (.hdu, .hsu, .ndu: potentially
+    /// unwanted applications).
+    #[arg(long)]
+    detect_pua: bool,
+    /// Stop with exit status 2 when a loaded .cvd/.cld/.cud was built more
+    /// than DAYS days ago.
+    #[arg(long, value_name = "DAYS", alias = "fail-if-cvd-older")]
+    fail_if_cvd_older_than: Option<u64>,
 }
 
 impl DbArgs {
+    /// The databases to load: the -d paths, else ClamAV's database directory
+    /// when it holds databases (unless --no-clamav-db).
+    fn paths(&self) -> Vec<PathBuf> {
+        if !self.databases.is_empty() || self.no_clamav_db {
+            return self.databases.clone();
+        }
+        ward::sig::location::clamav_db_dir().into_iter().collect()
+    }
+
     /// Load and compile, printing every signature error and warning to stderr.
     fn load(&self) -> Option<ward::SignatureSet> {
         self.load_with(|_| {})
@@ -101,8 +126,8 @@ impl DbArgs {
     /// [`DbArgs::load`] with more sources added by `extra`.
     fn load_with(&self, extra: impl FnOnce(&mut ward::SetBuilder)) -> Option<ward::SignatureSet> {
         let mut b = ward::SignatureSet::builder();
-        b.builtin(!self.no_builtin);
-        for p in &self.databases {
+        b.builtin(!self.no_builtin).detect_pua(self.detect_pua);
+        for p in self.paths() {
             b.path(p);
         }
         extra(&mut b);
@@ -114,6 +139,12 @@ impl DbArgs {
             }
         };
         sigs::print_warnings(&db);
+        if let Some(days) = self.fail_if_cvd_older_than
+            && let Err(e) = databases::check_age(&db.containers, days)
+        {
+            eprintln!("ward: {e}");
+            return None;
+        }
         match ward::SignatureSet::from_database(db) {
             Ok(set) => Some(set),
             Err(e) => {

@@ -150,6 +150,7 @@ pub fn json_report(r: &FileReport) -> Value {
                             o["hash"] = json!(hash.as_str());
                         }
                         MatchKind::Heuristic => o["kind"] = json!("heuristic"),
+                        MatchKind::Logical => o["kind"] = json!("logical"),
                         _ => {}
                     }
                     if !x.container.is_empty() {

@@ -355,6 +355,7 @@ fn summary(
             "data_scanned_bytes": t.bytes,
             "time_seconds": time.as_secs_f64(),
             "exit_code": t.exit_code(),
+            "databases": set.info().containers,
         });
         if args.quarantine {
             v["quarantined_files"] = json!(t.quarantined);
@@ -365,6 +366,9 @@ fn summary(
     let secs = time.as_secs();
     writeln!(out, "\n----------- SCAN SUMMARY -----------")?;
     writeln!(out, "Known signatures: {}", set.len())?;
+    for c in &set.info().containers {
+        writeln!(out, "Database: {}", super::databases::describe(c))?;
+    }
     writeln!(out, "Engine version: ward {}", env!("CARGO_PKG_VERSION"))?;
     writeln!(out, "Scanned directories: {}", t.dirs)?;
     writeln!(out, "Scanned files: {}", t.files)?;

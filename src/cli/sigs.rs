@@ -15,8 +15,8 @@ pub enum SigsCommand {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Store parsed signatures in one binary database (.wdb) that loads faster
-    /// than the text files; use it with `-d FILE.wdb`. The built-in signatures
+    /// Store parsed signatures in one compiled set (.wardset) that loads faster
+    /// than the text files; use it with `-d FILE.wardset`. The built-in signatures
     /// are not stored (they are added at scan time unless --no-builtin).
     Compile {
         /// Signature files or directories.
@@ -40,8 +40,14 @@ pub enum SigsCommand {
 const SHOWN_WARNINGS: usize = 20;
 
 pub fn print_warnings(db: &ward::Database) {
+    for s in &db.skipped {
+        eprintln!("ward: warning: {s}");
+    }
     for w in db.warnings.iter().take(SHOWN_WARNINGS) {
-        eprintln!("ward: warning: {w} (signature skipped)");
+        match w.line {
+            0 => eprintln!("ward: warning: {w}"),
+            _ => eprintln!("ward: warning: {w} (signature skipped)"),
+        }
     }
     if db.warnings.len() > SHOWN_WARNINGS {
         eprintln!(
@@ -72,18 +78,25 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
         }
     };
     print_warnings(&db);
+    if !db.logical.is_empty() {
+        eprintln!(
+            "ward: warning: {} logical signatures are not stored in a compiled set: load their .ldb files beside it",
+            db.logical.len()
+        );
+    }
     if let Err(e) = ward::SignatureSet::compile(&db) {
         eprintln!("ward: cannot compile signatures: {e}");
         return ExitCode::from(2);
     }
-    if output.extension().is_none_or(|e| e != "wdb") {
+    let ext = ward::sig::compiled::EXTENSION;
+    if output.extension().is_none_or(|e| e != ext) {
         eprintln!(
-            "ward: {}: the output name must end in .wdb so that -d recognises it",
+            "ward: {}: the output name must end in .{ext} so that -d recognises it",
             output.display()
         );
         return ExitCode::from(2);
     }
-    match write_atomically(output, &ward::sig::wdb::encode(&db)) {
+    match write_atomically(output, &ward::sig::compiled::encode(&db)) {
         Ok(()) => {
             println!("{}: {} signatures", output.display(), db.len());
             ExitCode::SUCCESS
@@ -161,6 +174,7 @@ fn info(db: &DbArgs, json: bool) -> ExitCode {
     }
     println!("signatures:   {}", i.total());
     println!("  body:       {}", i.body);
+    println!("  logical:    {}", i.logical);
     println!("  md5:        {}", i.md5);
     println!("  sha1:       {}", i.sha1);
     println!("  sha256:     {}", i.sha256);
@@ -170,5 +184,8 @@ fn info(db: &DbArgs, json: bool) -> ExitCode {
     println!("automaton:    {}", i.automaton);
     println!("memory:       {:.1} MiB", i.memory as f64 / 1048576.0);
     println!("build time:   {:.1} ms", i.build_time.as_secs_f64() * 1e3);
+    for c in &i.containers {
+        println!("database:     {}", super::databases::describe(c));
+    }
     ExitCode::SUCCESS
 }

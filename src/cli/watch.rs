@@ -228,8 +228,8 @@ fn print_notice(n: &Notice) {
 /// Build a set without printing: for reloads, whose errors become one log line.
 fn build_set(db: &DbArgs, home: Option<&Path>) -> Result<SignatureSet, String> {
     let mut b = SignatureSet::builder();
-    b.builtin(!db.no_builtin);
-    for p in &db.databases {
+    b.builtin(!db.no_builtin).detect_pua(db.detect_pua);
+    for p in db.paths() {
         b.path(p);
     }
     if let Some(h) = home
@@ -252,7 +252,7 @@ fn options(args: &WatchArgs) -> WatchOptions {
     })
     .threads(args.threads)
     .limits(args.limits.limits())
-    .reload_on_change(args.db.databases.iter().cloned());
+    .reload_on_change(args.db.paths());
     if args.block {
         let mut b = BlockOptions::new();
         b.deadline(args.deadline)

@@ -6,6 +6,7 @@ pub(crate) mod atoms;
 mod atomset;
 mod finder;
 pub(crate) mod hashes;
+pub(crate) mod logic;
 #[allow(unsafe_code)]
 mod simd;
 pub(crate) mod sparse;
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     pub owner_start: Vec<u32>,
     pub hashes: HashIndex,
     pub allow: HashIndex,
+    /// The logical signatures, if any.
+    pub logic: Option<logic::LogicSet>,
     pub info: SetInfo,
     /// What a compact view of a sparse file must keep.
     pub sparse: SparseLimits,
@@ -74,6 +77,8 @@ pub(crate) struct Inner {
 pub struct SetInfo {
     /// Body signatures.
     pub body: usize,
+    /// Logical signatures.
+    pub logical: usize,
     /// MD5 hash signatures.
     pub md5: usize,
     /// SHA-1 hash signatures.
@@ -92,12 +97,15 @@ pub struct SetInfo {
     pub memory: usize,
     /// Compile time.
     pub build_time: Duration,
+    /// The ClamAV containers (`.cvd`, `.cld`, `.cud`) the signatures came
+    /// from, with their versions and build times.
+    pub containers: Vec<crate::sig::cvd::Loaded>,
 }
 
 impl SetInfo {
     /// All signatures that can report a detection.
     pub fn total(&self) -> usize {
-        self.body + self.md5 + self.sha1 + self.sha256
+        self.body + self.logical + self.md5 + self.sha1 + self.sha256
     }
 }
 
@@ -182,22 +190,30 @@ impl SignatureSet {
             Some(Finder::new(&atoms).map_err(CompileError::Automaton)?)
         };
         let hashes = HashIndex::new(db.hashes.iter().filter(|s| kept(&s.name)));
+        let logic = logic::LogicSet::new(db.logical.iter().filter(|s| kept(&s.name)))?;
+        let logical = logic.as_ref().map_or(0, |l| l.sigs.len());
         let allow = HashIndex::new(&db.allow);
         let mut info = SetInfo {
             body: sigs.len(),
+            logical,
             md5: hashes.count(HashKind::Md5),
             sha1: hashes.count(HashKind::Sha1),
             sha256: hashes.count(HashKind::Sha256),
             allow: allow.len(),
-            ignored: read + db.hashes.len() - sigs.len() - hashes.len(),
+            ignored: read + db.hashes.len() + db.logical.len() + db.dropped
+                - sigs.len()
+                - hashes.len()
+                - logical,
             atoms: atoms.len(),
             automaton: finder.as_ref().map_or("none", Finder::kind).into(),
             memory: 0,
             build_time: Duration::ZERO,
+            containers: db.containers.clone(),
         };
         info.memory = finder.as_ref().map_or(0, Finder::memory_usage)
             + sigs.iter().map(|s| s.nodes.len() * 32 + 96).sum::<usize>()
             + owners.len() * std::mem::size_of::<Owner>()
+            + logic.as_ref().map_or(0, logic::LogicSet::memory_usage)
             + hashes.memory_usage()
             + allow.memory_usage();
         info.build_time = t0.elapsed();
@@ -210,6 +226,7 @@ impl SignatureSet {
                 owner_start,
                 hashes,
                 allow,
+                logic,
                 info,
             }),
         })
@@ -257,6 +274,7 @@ fn compile_sig(sig: BodySig) -> Result<CompiledSig, CompileError> {
 #[derive(Clone, Debug, Default)]
 pub struct SetBuilder {
     builtin: bool,
+    detect_pua: bool,
     paths: Vec<PathBuf>,
     texts: Vec<(Format, PathBuf, Vec<u8>)>,
 }
@@ -265,6 +283,13 @@ impl SetBuilder {
     /// Include the built-in signatures (default: no).
     pub fn builtin(&mut self, yes: bool) -> &mut Self {
         self.builtin = yes;
+        self
+    }
+
+    /// Load the PUA databases (`.hdu`, `.hsu`, `.ndu`, …) found among the
+    /// sources (default: no, as in ClamAV).
+    pub fn detect_pua(&mut self, yes: bool) -> &mut Self {
+        self.detect_pua = yes;
         self
     }
 
@@ -288,24 +313,35 @@ impl SetBuilder {
 
     /// Load every source into a [`Database`] without compiling.
     pub fn database(&self) -> Result<Database, DatabaseError> {
-        let mut db = if self.builtin {
-            Database::builtin()
-        } else {
-            Database::new()
-        };
+        let mut db = Database::new();
+        db.detect_pua = self.detect_pua;
         let mut errors = Vec::new();
-        let results = self
+        // A file or directory named twice (ClamAV's directory found by
+        // default and named by a configuration too) is loaded once.
+        let mut seen = std::collections::HashSet::new();
+        let mut results = self
             .paths
             .iter()
+            .filter(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())))
             .map(|p| db.load_path(p))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .chain(
-                self.texts
-                    .iter()
-                    .map(|(f, n, t)| db.load_bytes(*f, n, t))
-                    .collect::<Vec<_>>(),
-            );
+            .collect::<Vec<_>>();
+        // Databases named that hold nothing would have every file reported clean.
+        if !self.paths.is_empty() && db.signatures() == 0 && results.iter().all(Result::is_ok) {
+            return Err(DatabaseError::NoSignatures {
+                paths: self.paths.clone(),
+            });
+        }
+        if self.builtin {
+            let mut all = Database::builtin();
+            all.merge(db);
+            db = all;
+        }
+        results.extend(
+            self.texts
+                .iter()
+                .map(|(f, n, t)| db.load_bytes(*f, n, t))
+                .collect::<Vec<_>>(),
+        );
         for r in results {
             match r {
                 Ok(()) => {}

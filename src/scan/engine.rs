@@ -109,6 +109,13 @@ impl<'s> Engine<'s> {
         }
     }
 
+    /// The logical signatures that match `layer` (see `detect`).
+    pub fn logical(&self, layer: &Layer, budget: &mut Budget, out: &mut Vec<Match>) {
+        if let Some(logic) = &self.set.logic {
+            super::detect::logical(logic, layer, budget, out);
+        }
+    }
+
     /// Whether content of `size` bytes with these digests is on the allow list
     /// (`.fp`/`.sfp`).
     pub fn allowed(&self, size: u64, digests: &Digests) -> bool {

@@ -9,6 +9,7 @@
 
 mod budget;
 mod ctx;
+mod detect;
 mod engine;
 pub(crate) mod filetype;
 pub mod input;
@@ -56,6 +57,9 @@ pub enum MatchKind {
         /// The digest that matched.
         hash: HashKind,
     },
+    /// A logical signature (`.ldb`): its expression over its subsignatures'
+    /// matches holds.
+    Logical,
     /// A heuristic of the unpacker (`Heuristics.Zip.OverlappingFiles`,
     /// `Heuristics.Encrypted.Zip`, `Heuristics.Limits.Exceeded.MaxFiles`, …).
     Heuristic,
@@ -746,6 +750,9 @@ fn in_turn(
         let split = opts.split(layer.bytes.len());
         engine.body(layer, state, budget, opts.all_matches, split, &mut out);
     }
+    if out.is_empty() || opts.all_matches {
+        engine.logical(layer, budget, &mut out);
+    }
     Some(out)
 }
 
@@ -794,6 +801,9 @@ fn side_by_side(
         out = body;
     } else {
         out.truncate(1);
+    }
+    if out.is_empty() || opts.all_matches {
+        engine.logical(layer, budget, &mut out);
     }
     Some(out)
 }

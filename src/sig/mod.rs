@@ -7,12 +7,15 @@
 //! matched with different semantics.
 
 pub mod builtin;
+pub mod compiled;
+pub mod cvd;
 pub mod hashdb;
 pub mod hexpat;
+pub mod ldb;
+pub mod location;
 pub mod ndb;
-pub mod wdb;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -170,7 +173,7 @@ pub struct SigError {
 pub struct SigWarning {
     /// Where it was found.
     pub file: PathBuf,
-    /// 1-based line.
+    /// 1-based line; 0 for the whole file.
     pub line: usize,
     /// Why it is skipped.
     pub reason: String,
@@ -178,7 +181,10 @@ pub struct SigWarning {
 
 impl fmt::Display for SigWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.reason)
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.reason),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.reason),
+        }
     }
 }
 
@@ -195,12 +201,23 @@ pub enum DatabaseError {
         source: std::io::Error,
     },
     /// The file's extension names no format ward reads.
-    #[error("{}: unknown signature format (expected .ndb, .hdb, .hsb, .fp, .sfp, .ign2 or .wdb)", path.display())]
+    #[error("{}: unknown signature format (expected .ndb, .hdb, .hsb, .fp, .sfp, .ign2, .cvd, .cld, .cud or .wardset)", path.display())]
     UnknownFormat {
         /// The file.
         path: PathBuf,
     },
-    /// A binary database (`.wdb`) that is foreign, corrupt or from another version.
+    /// The databases given hold no signature at all: scanning with them would
+    /// report every file clean.
+    #[error(
+        "{}: no signatures loaded: ward will not scan with nothing",
+        display_paths(paths)
+    )]
+    NoSignatures {
+        /// The files and directories given.
+        paths: Vec<PathBuf>,
+    },
+    /// A compiled set or a database container that is foreign, corrupt, from
+    /// another version, or whose signature does not verify.
     #[error("{}: {reason}", path.display())]
     Corrupt {
         /// The file.
@@ -211,6 +228,14 @@ pub enum DatabaseError {
     /// Syntax errors; all of them, in file order.
     #[error("{}", display_errors(.0))]
     Syntax(Vec<SigError>),
+}
+
+fn display_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn display_errors(errors: &[SigError]) -> String {
@@ -227,28 +252,115 @@ fn display_errors(errors: &[SigError]) -> String {
 pub enum Format {
     /// `.ndb` extended body signatures.
     Ndb,
+    /// `.ldb` logical signatures.
+    Ldb,
     /// `.hdb` (MD5) and `.hsb` (SHA-1/SHA-256) hash signatures.
     Hash,
     /// `.fp` / `.sfp`: hashes of known-clean files.
     Allow,
     /// `.ign2`: names of signatures to drop.
     Ignore,
-    /// `.wdb`: ward's binary database (`ward sigs compile`).
+    /// `.wardset`: ward's compiled signature set (`ward sigs compile`).
     Compiled,
+    /// `.cvd`, `.cld`, `.cud`: ClamAV's database containers.
+    Container,
+    /// A kind of ClamAV database ward does not run (named here): its entries
+    /// are counted and skipped with one warning for the file.
+    NotRun(&'static str),
 }
 
 impl Format {
     /// The format for a file name's extension.
     pub fn from_path(path: &Path) -> Option<Format> {
-        match path.extension()?.to_str()? {
-            "ndb" => Some(Format::Ndb),
-            "hdb" | "hsb" => Some(Format::Hash),
-            "fp" | "sfp" => Some(Format::Allow),
-            "ign2" => Some(Format::Ignore),
-            "wdb" => Some(Format::Compiled),
-            _ => None,
+        let ext = path.extension()?.to_str()?;
+        if ext == compiled::EXTENSION {
+            return Some(Format::Compiled);
         }
+        Some(match ext {
+            "ndb" => Format::Ndb,
+            "hdb" | "hsb" => Format::Hash,
+            "fp" | "sfp" => Format::Allow,
+            "ign" | "ign2" => Format::Ignore,
+            "hdu" | "hsu" => Format::Hash,
+            "ndu" => Format::Ndb,
+            "ldb" | "ldu" => Format::Ldb,
+            "cvd" | "cld" | "cud" => Format::Container,
+            _ => Format::NotRun(not_run_kind(ext)?),
+        })
     }
+}
+
+/// Where a file comes in a directory's loading order: ignore lists, then
+/// `daily.*`, then the rest.
+fn load_rank(path: &Path) -> u8 {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    if Format::from_path(path) == Some(Format::Ignore) {
+        0
+    } else if name.starts_with("daily.") {
+        1
+    } else {
+        2
+    }
+}
+
+/// Whether a file is a PUA database (potentially unwanted applications),
+/// loaded only when asked for.
+pub fn is_pua(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "hdu" | "hsu" | "mdu" | "msu" | "ndu" | "ldu"))
+}
+
+/// What a ClamAV database ward does not run holds, by its extension.
+fn not_run_kind(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "mdu" | "msu" => "PUA PE section hash (.mdu/.msu)",
+        "mdb" | "msb" => "PE section hash (.mdb/.msb)",
+        "imp" => "PE import table hash (.imp)",
+        "cdb" => "container metadata (.cdb)",
+        "cbc" => "bytecode (.cbc)",
+        "pdb" | "gdb" => "phishing protected domain (.pdb/.gdb)",
+        "wdb" => "phishing allow list (.wdb)",
+        "idb" => "icon (.idb)",
+        "crb" | "cat" => "certificate trust (.crb/.cat)",
+        "ftm" => "file type magic (.ftm)",
+        "cfg" => "engine configuration (.cfg)",
+        "info" => "container index (.info)",
+        "yar" | "yara" => "YARA rule (.yar)",
+        "pwdb" => "archive password (.pwdb)",
+        _ => return None,
+    })
+}
+
+/// A database file read but not run, as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// The file (a member of a container is named `container/member`).
+    pub file: PathBuf,
+    /// What kind of entries it holds.
+    pub kind: &'static str,
+    /// How many entries were skipped.
+    pub count: usize,
+}
+
+impl fmt::Display for SkippedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} {} entries skipped: ward does not run this kind",
+            self.file.display(),
+            self.count,
+            self.kind
+        )
+    }
+}
+
+/// The entries of a text database: lines that are neither blank nor comments.
+fn count_entries(bytes: &[u8]) -> usize {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace) && l.first() != Some(&b'#'))
+        .count()
 }
 
 /// Parsed signatures from any number of sources, ready to compile.
@@ -256,14 +368,30 @@ impl Format {
 pub struct Database {
     /// Body signatures.
     pub body: Vec<BodySig>,
+    /// Logical signatures.
+    pub logical: Vec<ldb::LogicalSig>,
     /// Hash signatures.
     pub hashes: Vec<HashSig>,
     /// Hashes of known-clean files (never reported).
     pub allow: Vec<HashSig>,
     /// Signature names to drop.
     pub ignored: HashSet<String>,
+    /// Signatures to drop only where their database entry (its whole line)
+    /// has one of these MD5s (`.ign2`'s `Name:md5`). They apply to the
+    /// entries loaded after them: a directory's ignore files load first.
+    pub ignored_entries: HashMap<String, Vec<[u8; 16]>>,
+    /// Entries dropped while loading by `Name:md5` ignore lines.
+    pub dropped: usize,
+    /// Whether the PUA databases (`.hdu`, `.hsu`, `.mdu`, `.msu`, `.ndu`,
+    /// `.ldu`) are loaded; without it they are passed over. Set before
+    /// loading (default: no).
+    pub detect_pua: bool,
     /// Signatures read but skipped, with the reason.
     pub warnings: Vec<SigWarning>,
+    /// Whole files read but not run (kinds of database ward does not run).
+    pub skipped: Vec<SkippedFile>,
+    /// The containers (`.cvd`, `.cld`, `.cud`) loaded, with their headers.
+    pub containers: Vec<cvd::Loaded>,
 }
 
 /// At most this many syntax errors are kept per file.
@@ -299,7 +427,10 @@ impl Database {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(io)?;
             files.retain(|p| Format::from_path(p).is_some() && p.is_file());
-            files.sort();
+            // As ClamAV: the ignore lists first, then daily (whose lists
+            // apply to main), then the rest by name.
+            files.sort_by_key(|p| (load_rank(p), p.clone()));
+            cvd::drop_older_duplicates(&mut files, &mut self.warnings);
             let mut errors = Vec::new();
             for file in files {
                 match self.load_path(&file) {
@@ -317,6 +448,18 @@ impl Database {
             path: path.to_owned(),
         })?;
         let bytes = std::fs::read(path).map_err(io)?;
+        // A compiled set written by earlier versions under ClamAV's `.wdb`.
+        if path.extension() == Some("wdb".as_ref()) && bytes.starts_with(compiled::MAGIC) {
+            self.warnings.push(SigWarning {
+                file: path.to_owned(),
+                line: 0,
+                reason: format!(
+                    "a ward compiled set named .wdb (ClamAV's phishing allow list): rename it to .{}",
+                    compiled::EXTENSION
+                ),
+            });
+            return self.load_bytes(Format::Compiled, path, &bytes);
+        }
         self.load_bytes(format, path, &bytes)
     }
 
@@ -327,11 +470,31 @@ impl Database {
         name: &Path,
         bytes: &[u8],
     ) -> Result<(), DatabaseError> {
-        if format == Format::Compiled {
-            return wdb::decode(bytes, self).map_err(|reason| DatabaseError::Corrupt {
-                path: name.to_owned(),
-                reason,
-            });
+        if is_pua(name) && !self.detect_pua {
+            return Ok(());
+        }
+        match format {
+            Format::Compiled => {
+                return compiled::decode(bytes, self).map_err(|reason| DatabaseError::Corrupt {
+                    path: name.to_owned(),
+                    reason,
+                });
+            }
+            Format::Container => return cvd::load(name, bytes, self),
+            Format::NotRun(kind) => {
+                let count = match name.extension() == Some("cbc".as_ref()) {
+                    // One program per file.
+                    true => 1,
+                    false => count_entries(bytes),
+                };
+                self.skipped.push(SkippedFile {
+                    file: name.to_owned(),
+                    kind,
+                    count,
+                });
+                return Ok(());
+            }
+            _ => {}
         }
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let mut errors = Vec::new();
@@ -393,18 +556,39 @@ impl Database {
         };
         match format {
             Format::Ndb => match ndb::parse_line(text)? {
+                ndb::Parsed::Sig(sig) if self.entry_ignored(&sig.name, text) => self.dropped += 1,
                 ndb::Parsed::Sig(sig) => self.body.push(sig),
                 ndb::Parsed::Unsupported(reason) => self.warnings.push(warn(reason)),
                 ndb::Parsed::OutOfLevel => {}
             },
-            Format::Hash => self.hashes.extend(hashdb::parse_line(text)?),
-            Format::Allow => self.allow.extend(hashdb::parse_line(text)?),
-            Format::Ignore => {
-                // `Name` or `Name:digest-of-the-entry`; the name is what counts.
-                let name = text.split(':').next().unwrap_or(text).trim();
-                self.ignored.insert(name.to_owned());
+            // A logical signature ward cannot read is skipped with a
+            // warning rather than refusing its database: ClamAV's grammar
+            // has more than ward parses, and one line must not cost the
+            // rest of a daily.cvd.
+            Format::Ldb => match ldb::parse_line(text) {
+                Ok(ldb::Parsed::Sig(sig)) if self.entry_ignored(&sig.name, text) => {
+                    self.dropped += 1;
+                }
+                Ok(ldb::Parsed::Sig(sig)) => self.logical.push(sig),
+                Ok(ldb::Parsed::Unsupported(reason)) => self.warnings.push(warn(reason)),
+                Ok(ldb::Parsed::OutOfLevel) => {}
+                Err(e) => self.warnings.push(warn(format!(
+                    "column {}: {}: not a logical signature ward reads",
+                    e.column + 1,
+                    e.reason
+                ))),
+            },
+            Format::Hash => {
+                if let Some(sig) = hashdb::parse_line(text)? {
+                    match self.entry_ignored(&sig.name, text) {
+                        true => self.dropped += 1,
+                        false => self.hashes.push(sig),
+                    }
+                }
             }
-            Format::Compiled => {
+            Format::Allow => self.allow.extend(hashdb::parse_line(text)?),
+            Format::Ignore => self.add_ignore(text)?,
+            Format::Compiled | Format::Container | Format::NotRun(_) => {
                 return Err(LineError::new(
                     0,
                     "a binary database is not read line by line",
@@ -414,13 +598,77 @@ impl Database {
         Ok(())
     }
 
+    /// One `.ign`/`.ign2` line: `Name`, `Name:md5-of-the-entry`, or the old
+    /// `database:line:Name`.
+    fn add_ignore(&mut self, text: &str) -> Result<(), LineError> {
+        let f: Vec<&str> = text.split(':').collect();
+        let (name, md5) = match f.len() {
+            1 => (f[0], None),
+            2 => (f[0], Some(f[1])),
+            3 => (f[2], None),
+            n => {
+                return Err(LineError::new(
+                    0,
+                    format!("expected Name, Name:md5 or db:line:Name, found {n} fields"),
+                ));
+            }
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(LineError::new(0, "empty signature name"));
+        }
+        match md5 {
+            None => {
+                self.ignored.insert(name.to_owned());
+            }
+            Some(hex) => {
+                let digest = crate::encoding::unhex(hex.trim())
+                    .and_then(|d| <[u8; 16]>::try_from(d).ok())
+                    .ok_or_else(|| {
+                        LineError::new(name.len() + 1, format!("'{hex}' is not an MD5"))
+                    })?;
+                self.ignored_entries
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push(digest);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the entry `text` of signature `name` is dropped by a
+    /// `Name:md5` ignore line.
+    fn entry_ignored(&self, name: &str, text: &str) -> bool {
+        use md5::Digest;
+        self.ignored_entries.get(name).is_some_and(|list| {
+            let d: [u8; 16] = md5::Md5::digest(text.as_bytes()).into();
+            list.contains(&d)
+        })
+    }
+
     /// Add everything from `other`.
     pub fn merge(&mut self, other: Database) {
         self.body.extend(other.body);
+        self.logical.extend(other.logical);
         self.hashes.extend(other.hashes);
         self.allow.extend(other.allow);
         self.ignored.extend(other.ignored);
+        self.dropped += other.dropped;
+        for (name, mut list) in other.ignored_entries {
+            self.ignored_entries
+                .entry(name)
+                .or_default()
+                .append(&mut list);
+        }
         self.warnings.extend(other.warnings);
+        self.skipped.extend(other.skipped);
+        self.containers.extend(other.containers);
+    }
+
+    /// Every signature that can report a detection, before `.ign2`: what
+    /// tells a database that holds something from one that holds nothing.
+    pub fn signatures(&self) -> usize {
+        self.body.len() + self.hashes.len() + self.logical.len()
     }
 
     /// Number of signatures that will be compiled (after `.ign2`).
@@ -428,6 +676,7 @@ impl Database {
         let kept = |n: &Arc<str>| !self.ignored.contains(&**n);
         self.body.iter().filter(|s| kept(&s.name)).count()
             + self.hashes.iter().filter(|s| kept(&s.name)).count()
+            + self.logical.iter().filter(|s| kept(&s.name)).count()
     }
 
     /// Whether no signature would be compiled.

@@ -632,6 +632,7 @@ struct Watch {
 impl Watch {
     fn start(f: &Fake, extra: &[&str]) -> Watch {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+            .env(crate::util::NO_CLAMAV_DB.0, crate::util::NO_CLAMAV_DB.1)
             .arg("--home")
             .arg(&f.home)
             .args(["watch", "--audit", "--root"])

@@ -326,8 +326,10 @@ fn output_beyond_a_pipe_buffer_on_every_stream_is_drained() {
     // 20 warnings of 8 KiB each are printed, the rest counted.
     let db = dir.path().join("ep.ndb");
     let long = "0".repeat(8 << 10);
+    // One signature that runs: a database that yields nothing is refused.
     let sigs: String = (0..30)
         .map(|i| format!("Ep.{i}:0:EP+{long}:41424344\n"))
+        .chain(["Runs:0:*:41424344\n".to_owned()])
         .collect();
     fs::write(&db, sigs).unwrap();
     // A list of 5,000 missing files (over 64 KiB), each an error line on stdout.
@@ -371,7 +373,7 @@ fn compiled_database_round_trip_and_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let ndb = dir.path().join("a.ndb");
     fs::write(&ndb, "Gap.Sig:0:*:6576696c{2-4}636f6465\n").unwrap();
-    let wdb = dir.path().join("a.wdb");
+    let wdb = dir.path().join("a.wardset");
     let o = run(ward()
         .args(["sigs", "compile", "-o"])
         .arg(&wdb)
@@ -402,7 +404,7 @@ fn compiled_database_round_trip_and_corruption() {
         err.contains(&format!("{}: checksum mismatch", wdb.display())),
         "{err}"
     );
-    // A text file named .wdb is foreign.
+    // A text file named .wardset is foreign.
     fs::write(&wdb, "Gap.Sig:0:*:6576696c\n").unwrap();
     let o = run(ward().args(["sigs", "check"]).arg(&wdb));
     assert_eq!(o.status.code(), Some(2));

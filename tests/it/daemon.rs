@@ -798,6 +798,7 @@ fn takes_its_sockets_from_systemd() {
     cmd.arg("-c")
         .arg("LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" daemon --no-config")
         .arg(env!("CARGO_BIN_EXE_ward"))
+        .env(crate::util::NO_CLAMAV_DB.0, crate::util::NO_CLAMAV_DB.1)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

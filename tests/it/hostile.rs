@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::util::{Measured, eicar, eicar_hex, hex, os, run, run_measured, stderr, ward};
+use crate::util::{
+    Measured, NO_CLAMAV_DB, eicar, eicar_hex, hex, os, run, run_measured, stderr, ward,
+};
 
 /// A file above the mmap threshold is truncated and regrown in a loop while
 /// `ward scan` maps it: the scanner must never die by SIGBUS, and every run ends
@@ -563,7 +565,8 @@ fn unreadable_files_and_directories_as_nobody() {
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&bin)
-            .env("WARD_HOME", d.join("no-home"));
+            .env("WARD_HOME", d.join("no-home"))
+            .env(NO_CLAMAV_DB.0, NO_CLAMAV_DB.1);
         c
     };
     let m = run_measured(
@@ -611,7 +614,9 @@ fn hostile_names_escaped_on_a_terminal_exact_in_json() {
         d.display()
     );
     let m = run_measured(
-        Command::new("script").args(["-qec", &cmd, "/dev/null"]),
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env(NO_CLAMAV_DB.0, NO_CLAMAV_DB.1),
         Duration::from_secs(30),
     );
     let tty = m.out.stdout.clone();

@@ -3,12 +3,14 @@
 //! with a deadline and its output drained, the EICAR bytes, hex, a seeded RNG.
 
 mod audit;
+mod clamav_db;
 mod clamav_diff;
 mod cli;
 mod containers;
 mod daemon;
 mod depth;
 mod hostile;
+mod ldb_diff;
 mod mail;
 mod matcher;
 mod packages;

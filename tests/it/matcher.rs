@@ -842,11 +842,13 @@ fn ignore_list_drops_named_signatures() {
         md5_hex(HASHED),
         sha1_hex(HASHED)
     );
+    // The ignore list first: a `Name:md5` line applies to the entries
+    // loaded after it.
     let build = |ign: &str| {
         SignatureSet::builder()
+            .text(Format::Ignore, "t.ign2", ign)
             .text(Format::Ndb, "t.ndb", &sigs)
             .text(Format::Hash, "t.hsb", &hashes)
-            .text(Format::Ignore, "t.ign2", ign)
             .build()
             .unwrap()
     };
@@ -863,8 +865,14 @@ fn ignore_list_drops_named_signatures() {
     assert_eq!(none.info().ignored, 0);
     assert_eq!(names(&none), all.clone().into());
 
-    // A name, and a name with the digest of its entry (`.ign2` allows both).
-    let set = build("Drop.Me\nDrop.Hash:0123456789abcdef0123456789abcdef\nNot.A.Sig\n");
+    // A name, and a name with the MD5 of its entry, the whole line (`.ign2`
+    // allows both); with the MD5 of another entry, it is kept.
+    let entry = hashes.lines().next().unwrap();
+    let ign = format!(
+        "Drop.Me\nDrop.Hash:{}\nKeep.Hash:0123456789abcdef0123456789abcdef\nNot.A.Sig\n",
+        md5_hex(entry.as_bytes())
+    );
+    let set = build(&ign);
     assert_eq!(set.info().ignored, 2);
     assert_eq!(
         (set.info().body, set.info().md5, set.info().sha1),

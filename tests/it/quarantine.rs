@@ -975,6 +975,7 @@ fn quarantine_below_traverse_only_directories_as_nobody() {
             .arg("--home")
             .arg(&home)
             .args(args)
+            .env(crate::util::NO_CLAMAV_DB.0, crate::util::NO_CLAMAV_DB.1)
             .current_dir("/");
         run(&mut c)
     };

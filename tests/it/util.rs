@@ -177,8 +177,15 @@ impl Drop for Tmpfs {
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
 pub fn ward() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ward"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ward"));
+    c.env(NO_CLAMAV_DB.0, NO_CLAMAV_DB.1);
+    c
 }
+
+/// The environment that keeps ward from loading this machine's ClamAV
+/// database directory when no `-d` is given: tests see the same signatures
+/// whether freshclam has filled `/var/lib/clamav` or not.
+pub const NO_CLAMAV_DB: (&str, &str) = ("WARD_CLAMAV_DB", "");
 
 /// `ward --home HOME ARGS…`, run.
 pub fn ward_in(home: &Path, args: &[&OsStr]) -> Output {

@@ -27,7 +27,7 @@ struct Watch {
 
 impl Watch {
     fn start(home: &Path, args: &[&str], roots: &[&Path]) -> Watch {
-        Watch::start_with(Command::new(env!("CARGO_BIN_EXE_ward")), home, args, roots)
+        Watch::start_with(crate::util::ward(), home, args, roots)
     }
 
     /// Start through `cmd`, which runs ward (directly, or through a wrapper
@@ -386,7 +386,8 @@ fn block_without_fanotify_refuses_to_start() {
         .arg("--home")
         .arg(&d.home)
         .args(["watch", "--block"])
-        .arg(&d.root));
+        .arg(&d.root)
+        .env(crate::util::NO_CLAMAV_DB.0, crate::util::NO_CLAMAV_DB.1));
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot block opens (fanotify)"), "{err}");
@@ -863,4 +864,37 @@ fn a_zip_with_eicar_inside_is_quarantined_when_written() {
     let threats = threats_json(&d.home);
     assert_eq!(threats.len(), 1, "{threats:?}");
     assert_eq!(threats[0]["path"], zip.to_str().unwrap());
+}
+
+#[test]
+fn clamav_directory_updated_by_rename_is_reloaded() {
+    let d = dirs();
+    let clamdb = d.root.parent().unwrap().join("clamav");
+    fs::create_dir(&clamdb).unwrap();
+    let build = d.root.parent().unwrap().join("build");
+    let alpha = ("Test.Alpha", "ward-test-alpha-payload");
+    let beta = ("Test.Beta", "ward-test-beta-payload");
+    let v1 = crate::clamav_db::sigtool_cud(&build, "daily", 1, &[("daily.ndb", &ndb(&[alpha]))]);
+    let v2 =
+        crate::clamav_db::sigtool_cud(&build, "daily", 2, &[("daily.ndb", &ndb(&[alpha, beta]))]);
+    fs::copy(&v1, clamdb.join("daily.cud")).unwrap();
+    // No -d: ClamAV's database directory is loaded and watched.
+    let mut cmd = crate::util::ward();
+    cmd.env("WARD_CLAMAV_DB", &clamdb);
+    let w = Watch::start_with(cmd, &d.home, &[], &[&d.root]);
+    let early_beta = d.root.join("early-beta.txt");
+    fs::write(&early_beta, beta.1).unwrap();
+    let first = d.root.join("alpha.txt");
+    fs::write(&first, alpha.1).unwrap();
+    wait_gone(&first, &w);
+    // As freshclam does: a temporary file, renamed over the old one.
+    let tmp = clamdb.join("daily.cud.tmp");
+    fs::copy(&v2, &tmp).unwrap();
+    fs::rename(&tmp, clamdb.join("daily.cud")).unwrap();
+    w.wait_line("signatures reloaded");
+    let late_beta = d.root.join("late-beta.txt");
+    fs::write(&late_beta, beta.1).unwrap();
+    wait_gone(&late_beta, &w);
+    w.stop();
+    assert!(early_beta.exists());
 }

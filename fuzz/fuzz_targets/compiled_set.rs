@@ -1,4 +1,4 @@
-//! Arbitrary bytes as a binary `.wdb` database: decoding must never panic or
+//! Arbitrary bytes as a compiled set (`.wardset`): decoding must never panic or
 //! allocate beyond the input, and what decodes must compile and scan. Inputs are
 //! also re-sealed with a valid header and checksum, so the payload decoder is
 //! reached, not only the checksum check.
@@ -8,7 +8,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
-use ward::sig::wdb::{FORMAT_VERSION, MAGIC};
+use ward::sig::compiled::{FORMAT_VERSION, MAGIC};
 use ward::{Database, Format};
 
 fuzz_target!(|data: &[u8]| {
@@ -20,14 +20,14 @@ fuzz_target!(|data: &[u8]| {
     for input in [data, &sealed[..]] {
         let mut db = Database::new();
         if db
-            .load_bytes(Format::Compiled, Path::new("fuzz.wdb"), input)
+            .load_bytes(Format::Compiled, Path::new("fuzz.wardset"), input)
             .is_ok()
         {
             // Whatever decodes re-encodes to the same payload.
-            let again = ward::sig::wdb::encode(&db);
+            let again = ward::sig::compiled::encode(&db);
             let mut back = Database::new();
             assert!(
-                back.load_bytes(Format::Compiled, Path::new("again.wdb"), &again)
+                back.load_bytes(Format::Compiled, Path::new("again.wardset"), &again)
                     .is_ok()
             );
             ward_fuzz::compile_and_scan(&db, &[data]);

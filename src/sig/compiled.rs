@@ -1,7 +1,9 @@
-//! `.wdb`: ward's binary database, written by `ward sigs compile` and read like any
-//! other signature file. It holds parsed signatures, so loading skips all text
-//! parsing; compiling the automaton still happens at load (it takes less time than
-//! reading the file would save, and keeps one code path for every source).
+//! `.wardset`: ward's compiled signature set, written by `ward sigs compile` and
+//! read like any other signature file. (Its extension is one no ClamAV database
+//! uses: ClamAV's own `.wdb` is a phishing allow list.) It holds parsed
+//! signatures, so loading skips all text parsing; compiling the automaton still
+//! happens at load (it takes less time than reading the file would save, and
+//! keeps one code path for every source).
 //!
 //! Layout (integers little-endian):
 //!
@@ -25,8 +27,10 @@ use sha2::{Digest, Sha256};
 use super::hexpat::{MAX_ALTERNATIVES, MAX_BRANCH_NODES};
 use super::{BodySig, Database, HashKind, HashSig, Node, Offset, TargetType, Tok, Trailer};
 
-/// First bytes of every `.wdb` file.
+/// First bytes of every compiled set.
 pub const MAGIC: &[u8; 8] = b"\x7fWARDDB\n";
+/// The extension of a compiled set.
+pub const EXTENSION: &str = "wardset";
 /// The layout version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 8 + 32;
@@ -59,7 +63,7 @@ pub fn encode(db: &Database) -> Vec<u8> {
     out
 }
 
-/// Decode a `.wdb` file into `db`; the error says what is wrong.
+/// Decode a compiled set into `db`; the error says what is wrong.
 pub fn decode(bytes: &[u8], db: &mut Database) -> Result<(), String> {
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
         return Err("not a ward database (bad magic)".into());
