@@ -309,10 +309,20 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
     let drifts = drift.as_ref().map_or(&never_drift, |d| d.notices());
     // Held (with its lock) until ward exits, for `ward health`.
     let status = ward::watch::status::WatchStatus::new(&args.paths, args.block);
-    let _status = ward::watch::status::claim(&home, &status).unwrap_or_else(|e| {
-        log(Level::Warning, &format!("no status for ward health: {e}"));
-        None
-    });
+    let _status = match ward::watch::status::claim(&home, &status) {
+        Ok(Some(held)) => Some(held),
+        Ok(None) => {
+            log(
+                Level::Warning,
+                "no status for ward health: another ward watch holds it in this home",
+            );
+            None
+        }
+        Err(e) => {
+            log(Level::Warning, &format!("no status for ward health: {e}"));
+            None
+        }
+    };
     while !stop.load(Ordering::Relaxed) {
         if hup.swap(false, Ordering::Relaxed)
             && let Some(w) = &watcher
