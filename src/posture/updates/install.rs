@@ -561,7 +561,7 @@ fn run_groups(
             // apt fails on the lock before it changes anything.
             return Err(UpdatesError::Locked {
                 path: opts.lock_dir.join("lock-frontend"),
-                holder: error.map(|e| format!("another process (apt-get: {e})")),
+                holder: error.as_deref().map(lock_holder),
             });
         }
         let ok = check_installed(group, error.as_deref(), report);
@@ -590,6 +590,15 @@ fn run_groups(
     }
     mark_dependencies(report);
     Ok(())
+}
+
+/// The holder apt names in its lock error (`It is held by process 123
+/// (apt-get)`), as `pid 123 (apt-get)`.
+fn lock_holder(apt_error: &str) -> String {
+    apt_error
+        .split_once("held by process ")
+        .and_then(|(_, rest)| rest.find(')').map(|end| format!("pid {}", &rest[..=end])))
+        .unwrap_or_else(|| "another process".into())
 }
 
 /// Set each dependency installed, failed, or (in a failed run) not attempted,
@@ -732,6 +741,14 @@ fn run_reboot(command: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_holder_from_apt() {
+        let e = "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process \
+                 24767 (python3); E: Unable to acquire the dpkg frontend lock";
+        assert_eq!(lock_holder(e), "pid 24767 (python3)");
+        assert_eq!(lock_holder("E: Could not get lock"), "another process");
+    }
 
     #[test]
     fn wildcards() {
