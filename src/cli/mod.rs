@@ -172,7 +172,7 @@ pub fn main() -> ExitCode {
         Command::Watch(args) => watch::run(&args, cli.home.as_deref()),
         Command::Threats(cmd) => watch::run_threats(&cmd, cli.home.as_deref()),
         Command::Audit(args) => audit::run(&args, cli.home.as_deref()),
-        Command::Updates(cmd) => updates::run(&cmd),
+        Command::Updates(cmd) => updates::run(&cmd, cli.home.as_deref()),
         Command::Health(args) => health::run(&args, cli.home.as_deref()),
         Command::Daemon(args) => daemon::run(&args),
     }

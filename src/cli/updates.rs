@@ -1,10 +1,12 @@
 //! `ward updates assess` and `ward updates install`.
 
 use std::io::{self, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
+use ward::posture::record::{EVENT_LOG, EventLog, KIND_UPDATE};
 use ward::posture::updates::{
     self, Assessment, Classification, InstallOptions, InstallReport, PackageOutcome, Plan,
     Progress, Reboot, RebootAction, RunStatus, Selection,
@@ -119,11 +121,55 @@ fn nonzero(secs: u64) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-pub fn run(cmd: &UpdatesCommand) -> ExitCode {
+pub fn run(cmd: &UpdatesCommand, home: Option<&Path>) -> ExitCode {
+    warn_test_hooks();
     match cmd {
         UpdatesCommand::Assess { json, refresh } => assess(*json, *refresh),
-        UpdatesCommand::Install(args) => install(args),
+        UpdatesCommand::Install(args) => install(args, home),
     }
+}
+
+/// The test hooks change what ward does to the machine: say so when set.
+fn warn_test_hooks() {
+    for var in [updates::REBOOT_REQUIRED_ENV, updates::REBOOT_COMMAND_ENV] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            eprintln!(
+                "ward: warning: {var} is set ({}): a test setting, not for real use",
+                v.to_string_lossy()
+            );
+        }
+    }
+}
+
+/// Append an install run (not a dry run) to `<home>/events.jsonl` as an
+/// `update` event; a failure is told on stderr and does not change the exit
+/// status.
+fn record_event(home: Option<&Path>, event: &serde_json::Value) {
+    let result = super::home(home).and_then(|h| {
+        EventLog::open(&h)
+            .map_err(|e| e.to_string())
+            .and_then(|log| {
+                log.record(KIND_UPDATE, event)
+                    .map_err(|e| format!("{}: {e}", h.join(EVENT_LOG).display()))
+            })
+    });
+    if let Err(e) = result {
+        eprintln!("ward: warning: the run is not in the event log: {e}");
+    }
+}
+
+/// An install that ended in an error (exit 2): said on stderr, as JSON on
+/// stdout with `--json`, and recorded as an `update` event.
+fn install_error(args: &InstallArgs, home: Option<&Path>, reason: String) -> ExitCode {
+    eprintln!("ward: {reason}");
+    let doc = serde_json::json!({ "status": "error", "reason": reason });
+    if !args.dry_run {
+        record_event(home, &doc);
+    }
+    if args.json {
+        print(&json_doc(doc));
+    }
+    ExitCode::from(2)
 }
 
 fn print(text: &str) -> ExitCode {
@@ -206,14 +252,11 @@ fn reboot_line(r: &updates::RebootState) -> String {
     }
 }
 
-fn install(args: &InstallArgs) -> ExitCode {
+fn install(args: &InstallArgs, home: Option<&Path>) -> ExitCode {
     let started = Instant::now();
     let a = match updates::assess(false) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("ward: cannot assess updates: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return install_error(args, home, format!("cannot assess updates: {e}")),
     };
     let mut selection = Selection::default();
     selection.classes = match args.classification {
@@ -237,13 +280,14 @@ fn install(args: &InstallArgs) -> ExitCode {
     print_plan(&plan, args, &a);
     let report = match updates::install(&plan, &opts, print_progress) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("ward: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return install_error(args, home, e.to_string()),
     };
+    let doc = serde_json::to_value(&report).unwrap_or_default();
+    if !args.dry_run {
+        record_event(home, &doc);
+    }
     let code = print(&if args.json {
-        json_doc(serde_json::to_value(&report).unwrap_or_default())
+        json_doc(doc)
     } else {
         report_text(&report)
     });

@@ -310,12 +310,24 @@ pub fn run(args: &WatchArgs, home_arg: Option<&Path>) -> ExitCode {
     // Held (with its lock) until ward exits, for `ward health`: only by a
     // malware watch (`--audit` alone is not real-time malware protection).
     let status = ward::watch::status::WatchStatus::new(&args.paths, args.block);
-    let _status = match watcher.is_some() {
-        true => ward::watch::status::claim(&home, &status).unwrap_or_else(|e| {
+    let claimed = match watcher.is_some() {
+        true => Some(ward::watch::status::claim(&home, &status)),
+        false => None,
+    };
+    let _status = match claimed {
+        None => None,
+        Some(Ok(Some(held))) => Some(held),
+        Some(Ok(None)) => {
+            log(
+                Level::Warning,
+                "no status for ward health: another ward watch holds it in this home",
+            );
+            None
+        }
+        Some(Err(e)) => {
             log(Level::Warning, &format!("no status for ward health: {e}"));
             None
-        }),
-        false => None,
+        }
     };
     while !stop.load(Ordering::Relaxed) {
         if hup.swap(false, Ordering::Relaxed)

@@ -1,7 +1,8 @@
-//! What audits leave in the home: the drift events, appended one JSON object
-//! a line to `<home>/events.jsonl` (the file every kind of ward event shares,
-//! each line with `time`, `host` and `kind`; audit drift is `kind: "audit"`),
-//! and the last audit's summary in `<home>/audit-last.json`.
+//! What ward leaves in the home for a log shipper: every event, appended one
+//! JSON object a line to `<home>/events.jsonl` (the file every kind of ward
+//! event shares, each line starting with `time`, `host` and `kind`: audit
+//! drift is `kind: "audit"`, a detection `"threat"`, an update run
+//! `"update"`), and the last audit's summary in `<home>/audit-last.json`.
 //!
 //! The home and both files get the checks the vault and the threat log get
 //! (the running user's, not writable by others, no symbolic links). Each event
@@ -27,6 +28,10 @@ pub const EVENT_LOG: &str = "events.jsonl";
 pub const LAST_AUDIT: &str = "audit-last.json";
 /// The `kind` of a drift event.
 pub const KIND: &str = "audit";
+/// The `kind` of a detection (the threat list's record, see [`crate::journal`]).
+pub const KIND_THREAT: &str = "threat";
+/// The `kind` of an update run (`ward updates install`).
+pub const KIND_UPDATE: &str = "update";
 
 /// One change of a rule's state, seen by `ward watch --audit`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,6 +117,31 @@ impl EventLog {
         let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
         line.push(b'\n');
         (&self.file).write_all(&line)
+    }
+
+    /// Append one event of `kind`: `body`'s fields (a JSON object) after the
+    /// shared header, `time` (the body's own when it has one, else now),
+    /// `host` and `kind`.
+    pub fn record(&self, kind: &str, body: &impl Serialize) -> io::Result<()> {
+        let serde_json::Value::Object(fields) =
+            serde_json::to_value(body).map_err(io::Error::other)?
+        else {
+            return Err(io::Error::other("an event must be a JSON object"));
+        };
+        let mut event = serde_json::Map::new();
+        let time = fields
+            .get("time")
+            .cloned()
+            .unwrap_or_else(|| rfc3339(SystemTime::now()).into());
+        event.insert("time".into(), time);
+        event.insert("host".into(), host_name().into());
+        event.insert("kind".into(), kind.into());
+        for (k, v) in fields {
+            if !matches!(k.as_str(), "time" | "host" | "kind") {
+                event.insert(k, v);
+            }
+        }
+        self.append(&event)
     }
 }
 
@@ -216,5 +246,39 @@ impl LastAudit {
         serde_json::from_slice(&data)
             .map(Some)
             .map_err(|e| io_err(&path)(io::Error::new(io::ErrorKind::InvalidData, e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_puts_the_header_first_and_keeps_the_body_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let log = EventLog::open(&home).unwrap();
+        let body = serde_json::json!({"status": "ok", "time": "2026-01-01T00:00:00Z", "kind": "x"});
+        log.record(KIND_UPDATE, &body).unwrap();
+        log.record(KIND_THREAT, &serde_json::json!({"path": "/srv/a"}))
+            .unwrap();
+        assert!(log.record(KIND_UPDATE, &"not an object").is_err());
+        let text = std::fs::read_to_string(home.join(EVENT_LOG)).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        for (e, kind) in lines.iter().zip([KIND_UPDATE, KIND_THREAT]) {
+            let keys: Vec<&String> = e.as_object().unwrap().keys().take(3).collect();
+            assert_eq!(keys, ["time", "host", "kind"]);
+            assert_eq!(e["kind"], kind);
+            assert_eq!(e["host"], host_name());
+        }
+        assert_eq!(lines[0]["time"], "2026-01-01T00:00:00Z");
+        assert_eq!(lines[0]["status"], "ok");
+        assert!(lines[1]["time"].as_str().unwrap().ends_with('Z'));
+        // Audit history reads only its own kind.
+        assert_eq!(history(&home).unwrap(), (Vec::new(), 0));
     }
 }

@@ -52,6 +52,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 
 pub use crate::journal::{Threat, ThreatAction, ThreatLog, ThreatResult};
 pub use crate::live::{Loader, Signatures};
+use crate::posture::record::{self, EventLog};
 pub use cache::{Cached, FileKey, ScanCache};
 
 use crate::{Vault, VaultError};
@@ -336,6 +337,8 @@ pub(crate) struct Shared {
     cache: ScanCache,
     vault: Vault,
     log: ThreatLog,
+    /// `<home>/events.jsonl`, where each detection also goes as a `threat` event.
+    events: EventLog,
     notices: Sender<Notice>,
     stop: AtomicBool,
     /// Paths queued or being scanned: `Some` while a scan waits, `None` while
@@ -355,12 +358,19 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Append to the threat log and tell the caller; a failed append is told too.
+    /// Append to the threat log and the event log, and tell the caller; a
+    /// failed append is told too.
     fn record(&self, threat: &Threat) {
         if let Err(e) = self.log.append(threat) {
             self.notice(Notice::Error(format!(
                 "{}: cannot append to the threat log: {e}",
                 self.log.path().display()
+            )));
+        }
+        if let Err(e) = self.events.record(record::KIND_THREAT, threat) {
+            self.notice(Notice::Error(format!(
+                "{}: cannot append to the event log: {e}",
+                self.skip.join(record::EVENT_LOG).display()
             )));
         }
         self.notice(Notice::Threat(threat.clone()));
@@ -507,6 +517,7 @@ impl Watcher {
         }
         let vault = Vault::open(home)?;
         let log = ThreatLog::open(home)?;
+        let events = EventLog::open(home)?;
         let skip = std::fs::canonicalize(home).unwrap_or_else(|_| home.to_owned());
         let allow_list = skip.join(crate::quarantine::ALLOW_LIST);
         let blocker = match &opts.block {
@@ -524,6 +535,7 @@ impl Watcher {
             sigs,
             vault,
             log,
+            events,
             notices: notice_tx,
             stop: AtomicBool::new(false),
             queued: Mutex::new(HashMap::new()),

@@ -3,13 +3,16 @@
 //! A watcher writes its pid, trees and mode into the file when it starts and
 //! holds an exclusive `flock` on it for as long as it lives; the kernel drops
 //! the lock when the process ends, however it ends. A reader that can take a
-//! shared lock therefore knows the file is stale. When a second watcher starts
-//! on the same home it finds the lock taken and leaves the file to the first.
+//! shared lock therefore knows the file is stale; it lets go of it at once.
+//! When a second watcher starts on the same home it finds the lock taken and
+//! leaves the file to the first. A starting watcher that finds the lock taken
+//! tries again for up to [`CLAIM_WAIT`], so a reader's brief shared lock does
+//! not cost it its status file.
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
 use serde::{Deserialize, Serialize};
@@ -19,6 +22,10 @@ use crate::home::{HomeError, check_owner_mode, io_err, open_home};
 
 /// The file's name inside the home.
 pub const WATCH_STATUS: &str = "watch.json";
+
+/// How long [`claim`] keeps trying while the lock is taken: far longer than a
+/// reader holds its shared lock, so only another live watcher makes it fail.
+pub const CLAIM_WAIT: Duration = Duration::from_secs(2);
 
 /// What a running watcher says about itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,10 +92,16 @@ pub fn claim(home: &Path, status: &WatchStatus) -> Result<Option<StatusFile>, Ho
     let Some(mut file) = open(home, true)? else {
         return Ok(None);
     };
-    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => {}
-        Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
-        Err(e) => return Err(io_err(path)(e.into())),
+    let deadline = Instant::now() + CLAIM_WAIT;
+    loop {
+        match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => break,
+            Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
+            Err(e) => return Err(io_err(path)(e.into())),
+        }
     }
     let mut text = serde_json::to_vec(status).map_err(|e| io_err(&path)(e.into()))?;
     text.push(b'\n');
@@ -106,7 +119,11 @@ pub fn read(home: &Path) -> Result<Option<(WatchStatus, bool)>, HomeError> {
         return Ok(None);
     };
     let running = match rustix::fs::flock(&file, FlockOperation::NonBlockingLockShared) {
-        Ok(()) => false,
+        Ok(()) => {
+            // Only a test: let a starting watcher have it.
+            let _ = rustix::fs::flock(&file, FlockOperation::Unlock);
+            false
+        }
         Err(rustix::io::Errno::WOULDBLOCK) => true,
         Err(e) => return Err(io_err(path)(e.into())),
     };
@@ -129,6 +146,25 @@ mod tests {
         assert_eq!(read(&home).unwrap(), Some((st.clone(), true)));
         assert!(claim(&home, &st).unwrap().is_none(), "second claim");
         drop(held);
-        assert_eq!(read(&home).unwrap(), Some((st, false)));
+        assert_eq!(read(&home).unwrap(), Some((st.clone(), false)));
+    }
+
+    #[test]
+    fn a_reader_holding_the_lock_does_not_cost_the_claim() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        drop(claim(&home, &WatchStatus::new(&["/old".into()], false)).unwrap());
+        // A reader between its lock and its unlock, as a claim starts.
+        let reader = open(&home, false).unwrap().unwrap();
+        rustix::fs::flock(&reader, FlockOperation::NonBlockingLockShared).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(reader);
+        });
+        let st = WatchStatus::new(&["/srv".into()], false);
+        let held = claim(&home, &st).unwrap();
+        assert!(held.is_some(), "the claim gave up on a reader's lock");
+        release.join().unwrap();
+        assert_eq!(read(&home).unwrap(), Some((st, true)));
     }
 }

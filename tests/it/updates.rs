@@ -106,6 +106,16 @@ impl Fixture {
         self.path().join("reboot-required")
     }
 
+    /// ward's state directory for the test (`WARD_HOME`).
+    fn home(&self) -> PathBuf {
+        self.path().join("ward-home")
+    }
+
+    /// The events of `kind` in the home's `events.jsonl`, oldest first.
+    fn events(&self, kind: &str) -> Vec<Value> {
+        events(&self.home(), kind)
+    }
+
     fn rebooted_marker(&self) -> PathBuf {
         self.path().join("rebooted")
     }
@@ -116,6 +126,7 @@ impl Fixture {
             ward()
                 .args(args)
                 .env("APT_CONFIG", self.apt_config())
+                .env("WARD_HOME", self.home())
                 .env("WARD_REBOOT_REQUIRED_FILE", self.reboot_file())
                 .env(
                     "WARD_REBOOT_COMMAND",
@@ -261,13 +272,37 @@ impl Drop for Fixture {
     }
 }
 
-/// Remove the test packages from the machine's dpkg database.
+/// Every event of `kind` in `<home>/events.jsonl`, each checked for the
+/// shared header (`time`, `host`, `kind` first).
+fn events(home: &Path, kind: &str) -> Vec<Value> {
+    let text = fs::read_to_string(home.join("events.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .inspect(|e| {
+            let keys: Vec<&String> = e.as_object().unwrap().keys().take(3).collect();
+            assert_eq!(keys, ["time", "host", "kind"], "{e}");
+            assert!(e["time"].as_str().unwrap().ends_with('Z'), "{e}");
+            assert!(!e["host"].as_str().unwrap().is_empty(), "{e}");
+        })
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
+/// Remove the test packages from the machine's dpkg database, waiting (up
+/// to a minute) for a dpkg lock another process holds.
 fn purge() {
-    let _ = Command::new("dpkg")
-        .args(["--purge", TOOL, DEP, LIB])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let o = loop {
+        let o = run(Command::new("dpkg").args(["--purge", TOOL, DEP, LIB]));
+        if o.status.success() || !stderr(&o).contains("lock") || Instant::now() > deadline {
+            break o;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // Not while a failed test unwinds: a second panic would abort.
+    if !std::thread::panicking() {
+        assert!(o.status.success(), "dpkg --purge: {}", stderr(&o));
+    }
 }
 
 fn host_arch() -> String {
@@ -347,6 +382,13 @@ fn assess_then_install_the_security_class_only() {
         Some("1.0"),
         "other class touched"
     );
+    // The run is an `update` event in the event log, with the report's fields.
+    let ev = f.events("update");
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(ev[0]["status"], "succeeded");
+    assert_eq!(ev[0]["packages"][0]["name"], LIB);
+    assert_eq!(ev[0]["packages"][0]["result"], "installed");
+    assert_eq!(ev[0]["host"], r["host"]);
 
     let a = f.ward_json(&["updates", "assess"], 0);
     assert!(update(&a, LIB).is_none(), "{a:#}");
@@ -495,6 +537,18 @@ fn a_held_dpkg_lock_is_exit_2_and_changes_nothing() {
         assert_eq!(installed(LIB).as_deref(), Some("1.0"));
         assert_eq!(installed(TOOL).as_deref(), Some("1.0"));
     }
+    // With --json the error is a document too, and the run an event.
+    let h = LockHolder::posix();
+    let r = f.ward_json(&["updates", "install", "--classification", "all"], 2);
+    assert_eq!(r["status"], "error", "{r:#}");
+    assert!(
+        r["reason"].as_str().unwrap().contains("lock is held"),
+        "{r:#}"
+    );
+    drop(h);
+    let ev = f.events("update");
+    assert_eq!(ev.len(), 3, "{ev:#?}");
+    assert!(ev.iter().all(|e| e["status"] == "error"), "{ev:#?}");
     // Released: the same run now works.
     let r = f.ward_json(
         &[
@@ -546,6 +600,38 @@ fn a_window_too_short_fails_with_what_was_done() {
     assert_eq!(installed(LIB).as_deref(), Some("2.0"));
     assert_eq!(installed(TOOL).as_deref(), Some("1.0"));
     assert_eq!(installed(DEP), None);
+}
+
+#[test]
+fn a_run_that_ends_past_the_window_is_failed() {
+    let f = Fixture::new();
+    // One group, started inside the window; its postinst outlasts it.
+    let r = f.ward_json(
+        &[
+            "updates",
+            "install",
+            "--classification",
+            "security",
+            "--window",
+            "5s",
+            "--reboot",
+            "never",
+        ],
+        1,
+    );
+    assert_eq!(r["status"], "failed", "{r:#}");
+    assert!(
+        r["stopped"]
+            .as_str()
+            .unwrap()
+            .contains("past the maintenance window of 5 s"),
+        "{r:#}"
+    );
+    assert!(r["duration_s"].as_f64().unwrap() > 5.0, "{r:#}");
+    // Done, not cut short: the package is in and reported so.
+    assert_eq!(package(&r, LIB)["result"], "installed");
+    assert_eq!(installed(LIB).as_deref(), Some("2.0"));
+    assert_eq!(f.events("update")[0]["status"], "failed");
 }
 
 #[test]
@@ -669,6 +755,15 @@ fn health_json_has_every_field() {
     };
     assert_eq!(h["threats"]["last_24h"], 1, "{h:#}");
     assert_eq!(h["threats"]["total"], 1);
+    // The detection is a `threat` event in the shared event log too.
+    let ev = events(&home, "threat");
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(ev[0]["path"], tree.join("eicar.txt").to_str().unwrap());
+    assert_eq!(ev[0]["result"], "reported");
+    assert!(
+        !ev[0]["signatures"].as_array().unwrap().is_empty(),
+        "{ev:#?}"
+    );
 
     drop(watch);
     let h = health(&f);

@@ -10,11 +10,15 @@
 //!    download it (`--download-only`); any failure so far ends the run with
 //!    an error and nothing changed. Then one `apt-get install` per group,
 //!    non-interactive, keeping changed configuration files
-//!    (`--force-confdef --force-confold`), never removing a package. Before each
+//!    (`--force-confdef --force-confold`, and `UCF_FORCE_CONFFOLD` for the
+//!    files ucf manages), never removing a package and installing no
+//!    recommended package the selection did not need. Before each
 //!    group the time left is checked: a group is started only while the window
 //!    is open and at least as long as the slowest group so far took, so apt and
 //!    dpkg are never interrupted; the groups not started are reported as not
-//!    attempted and the run as failed.
+//!    attempted and the run as failed. A run that ends after the window closed
+//!    is failed too, and one whose first group finds the dpkg lock taken (by a
+//!    process that came after the check) is the lock error: nothing changed.
 //! 3. The reboot policy, once the run is over.
 
 use std::collections::BTreeMap;
@@ -350,6 +354,8 @@ fn apt_install_args(verb_opts: &[&str], pkgs: &[String]) -> Vec<String> {
         "Dpkg::Options::=--force-confdef",
         "-o",
         "Dpkg::Options::=--force-confold",
+        "-o",
+        "APT::Install-Recommends=false",
     ]
     .iter()
     .chain(verb_opts)
@@ -431,8 +437,12 @@ pub fn install(
     } else {
         check_dpkg_lock(&opts.lock_dir)?;
         report.dependencies = simulate(plan)?;
-        download(plan)?;
-        run_groups(plan, opts, &mut report, &mut progress);
+        if window_closed(opts, &mut report, plan, 0, Duration::ZERO, &mut progress) {
+            mark_dependencies(&mut report);
+        } else {
+            download(plan)?;
+            run_groups(plan, opts, &mut report, &mut progress)?;
+        }
     }
     report.duration_s = opts.started.elapsed().as_secs_f64();
     reboot(opts, &mut report, &mut progress);
@@ -468,6 +478,7 @@ fn apt_get(args: &[String]) -> Result<(), String> {
         .args(args)
         .env("LC_ALL", "C")
         .env("DEBIAN_FRONTEND", "noninteractive")
+        .env("UCF_FORCE_CONFFOLD", "1")
         .env("APT_LISTCHANGES_FRONTEND", "none")
         .env("NEEDRESTART_MODE", "l")
         .stdin(Stdio::null())
@@ -483,54 +494,82 @@ fn apt_get(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Run the groups one apt invocation each, while the window allows.
+/// Whether the window has closed before group `i` (no time left, or less than
+/// the slowest group so far took); if so the run is failed and the groups from
+/// `i` on are marked not attempted.
+fn window_closed(
+    opts: &InstallOptions,
+    report: &mut InstallReport,
+    plan: &Plan,
+    i: usize,
+    slowest: Duration,
+    progress: &mut impl FnMut(Progress<'_>),
+) -> bool {
+    let total = plan.groups.len();
+    let left = opts.window.saturating_sub(opts.started.elapsed());
+    if !left.is_zero() && left >= slowest {
+        return false;
+    }
+    report.stopped = Some(format!(
+        "the maintenance window closed ({} s left, the slowest group took {} s); \
+         {} of {total} groups not started",
+        left.as_secs(),
+        slowest.as_secs(),
+        total - i
+    ));
+    report.status = RunStatus::Failed;
+    progress(Progress::WindowClosed { left: total - i });
+    mark(
+        report,
+        plan.groups[i..].iter(),
+        PackageOutcome::NotAttempted,
+    );
+    true
+}
+
+/// Run the groups one apt invocation each, while the window allows. A run
+/// that ends after the window closed is failed even when every group
+/// succeeded. The dpkg lock taken by another process before the first group
+/// ran is an error (nothing was changed).
 fn run_groups(
     plan: &Plan,
     opts: &InstallOptions,
     report: &mut InstallReport,
     progress: &mut impl FnMut(Progress<'_>),
-) {
+) -> Result<(), UpdatesError> {
     let mut slowest = Duration::ZERO;
-    let total = plan.groups.len();
     report.status = RunStatus::Succeeded;
     for (i, group) in plan.groups.iter().enumerate() {
-        let left = opts.window.saturating_sub(opts.started.elapsed());
-        if left.is_zero() || left < slowest {
-            report.stopped = Some(format!(
-                "the maintenance window closed ({} s left, the slowest group took {} s); \
-                 {} of {total} groups not started",
-                left.as_secs(),
-                slowest.as_secs(),
-                total - i
-            ));
-            report.status = RunStatus::Failed;
-            progress(Progress::WindowClosed { left: total - i });
-            mark(
-                report,
-                plan.groups[i..].iter(),
-                PackageOutcome::NotAttempted,
-            );
+        if window_closed(opts, report, plan, i, slowest, progress) {
             break;
         }
         progress(Progress::Starting {
             index: i + 1,
-            total,
+            total: plan.groups.len(),
             group,
         });
         let t = Instant::now();
         let pkgs = pinned(&group.updates.iter().collect::<Vec<_>>());
-        let error = apt_get(&apt_install_args(&[], &pkgs)).err();
+        let args = apt_install_args(&[], &pkgs);
+        let error = apt_get(&args).err();
         let took = t.elapsed();
         slowest = slowest.max(took);
+        let locked = error
+            .as_deref()
+            .is_some_and(|e| e.contains("Could not get lock"));
+        if locked && i == 0 {
+            // apt fails on the lock before it changes anything.
+            return Err(UpdatesError::Locked {
+                path: opts.lock_dir.join("lock-frontend"),
+                holder: error.as_deref().map(lock_holder),
+            });
+        }
         let ok = check_installed(group, error.as_deref(), report);
         if !ok {
             report.status = RunStatus::Failed;
         }
         progress(Progress::Finished { group, ok, took });
-        if error
-            .as_deref()
-            .is_some_and(|e| e.contains("Could not get lock"))
-        {
+        if locked {
             report.stopped = Some("another process took the dpkg lock".into());
             mark(
                 report,
@@ -540,6 +579,31 @@ fn run_groups(
             break;
         }
     }
+    let elapsed = opts.started.elapsed();
+    if elapsed > opts.window && report.stopped.is_none() {
+        report.status = RunStatus::Failed;
+        report.stopped = Some(format!(
+            "the run took {} s, past the maintenance window of {} s",
+            elapsed.as_secs(),
+            opts.window.as_secs()
+        ));
+    }
+    mark_dependencies(report);
+    Ok(())
+}
+
+/// The holder apt names in its lock error (`It is held by process 123
+/// (apt-get)`), as `pid 123 (apt-get)`.
+fn lock_holder(apt_error: &str) -> String {
+    apt_error
+        .split_once("held by process ")
+        .and_then(|(_, rest)| rest.find(')').map(|end| format!("pid {}", &rest[..=end])))
+        .unwrap_or_else(|| "another process".into())
+}
+
+/// Set each dependency installed, failed, or (in a failed run) not attempted,
+/// by the version dpkg now has.
+fn mark_dependencies(report: &mut InstallReport) {
     let versions = installed_versions(report.dependencies.iter().map(|d| d.name.as_str()));
     for d in &mut report.dependencies {
         d.result = match versions.get(&d.name) {
@@ -677,6 +741,14 @@ fn run_reboot(command: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_holder_from_apt() {
+        let e = "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process \
+                 24767 (python3); E: Unable to acquire the dpkg frontend lock";
+        assert_eq!(lock_holder(e), "pid 24767 (python3)");
+        assert_eq!(lock_holder("E: Could not get lock"), "another process");
+    }
 
     #[test]
     fn wildcards() {

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 pub use apt::Origin;
 pub use assess::{Assessment, Counts, Update, assess};
 pub use install::{
-    Group, InstallOptions, InstallReport, PackageOutcome, PackageResult, Plan, Progress, Reboot,
-    RebootAction, RebootReport, RunStatus, Selection, install, plan,
+    Group, InstallOptions, InstallReport, PackageOutcome, PackageResult, Plan, Progress,
+    REBOOT_COMMAND_ENV, Reboot, RebootAction, RebootReport, RunStatus, Selection, install, plan,
 };
 pub use lock::{LOCK_DIR, check_dpkg_lock};
 
