@@ -1,7 +1,9 @@
 //! OLE2 compound files (Word, Excel and PowerPoint 97–2003 documents, MSI
 //! packages), read by ward itself: every stream is a member, named by its
-//! path in the file (`Macros/VBA/Module1`). Two kinds of stream carry whole
-//! files, and those files are members too:
+//! path in the file. A VBA project's modules (listed by its `dir` stream)
+//! are decompressed (MS-OVBA): the macro's source goes by the module's path
+//! (`Macros/VBA/Module1`), its stream by `Macros/VBA/Module1 (compiled)`.
+//! Two kinds of stream carry whole files, and those files are members too:
 //! - an embedded object's `\x01Ole10Native` stream (an attachment in a Word
 //!   document), read as ClamAV reads it, named `PATH/object`;
 //! - the `ExOleObjStg` records of a `PowerPoint Document` stream, each an
@@ -143,6 +145,141 @@ fn open(data: &[u8]) -> Option<File<'_>> {
     Some(f)
 }
 
+impl File<'_> {
+    /// Stream `e` into `out` (from the mini stream when it is under the
+    /// cutoff); how many of its bytes were not there.
+    fn read(&mut self, e: &Entry, mini_fat: &[u32], mini_stream: &[u8], out: &mut Out) -> u64 {
+        let mini = e.size < self.cutoff;
+        let unit = 1usize << if mini { self.mini_shift } else { self.shift };
+        let fat = std::mem::take(&mut self.fat);
+        let chain = self.chain(if mini { mini_fat } else { &fat }, e.start);
+        self.fat = fat;
+        let mut left = e.size;
+        for s in chain {
+            if left == 0 {
+                break;
+            }
+            let piece = match mini {
+                true => usize::try_from(s)
+                    .ok()
+                    .and_then(|s| s.checked_mul(unit))
+                    .and_then(|at| mini_stream.get(at..(at + unit).min(mini_stream.len()))),
+                false => self.sector(s),
+            };
+            let Some(piece) = piece else {
+                break;
+            };
+            let n = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            left -= n as u64;
+            if !out.extend(&piece[..n]) {
+                break;
+            }
+        }
+        left
+    }
+}
+
+/// The most bytes of a VBA project's `dir` stream or of one module's source
+/// decompressed.
+const MAX_VBA: u64 = 16 << 20;
+
+/// MS-OVBA decompression of a compressed container (`0x01`, then chunks of
+/// at most 4,096 bytes out, each stored or LZ77-coded with copy tokens whose
+/// split between offset and length bits grows with the position in the
+/// chunk), into `out`, at most `cap` bytes; whether it ended cleanly.
+fn decompress(data: &[u8], cap: usize, out: &mut Vec<u8>) -> bool {
+    if data.first() != Some(&1) {
+        return false;
+    }
+    let mut at = 1;
+    while at < data.len() {
+        let Some(header) = le16(data, at) else {
+            return false;
+        };
+        let size = usize::from(header & 0x0fff) + 3;
+        let end = (at + size).min(data.len());
+        let chunk = &data[at + 2..end];
+        at += size;
+        let start = out.len();
+        if header & 0x8000 == 0 {
+            // Stored: 4,096 bytes as they are.
+            let n = chunk.len().min(4096).min(cap.saturating_sub(out.len()));
+            out.extend_from_slice(&chunk[..n]);
+        } else {
+            let mut i = 0;
+            while i < chunk.len() {
+                let flags = chunk[i];
+                i += 1;
+                for bit in 0..8 {
+                    if i >= chunk.len() {
+                        break;
+                    }
+                    if out.len() >= cap {
+                        return false;
+                    }
+                    if flags & (1 << bit) == 0 {
+                        out.push(chunk[i]);
+                        i += 1;
+                        continue;
+                    }
+                    let Some(token) = le16(chunk, i) else {
+                        return false;
+                    };
+                    i += 2;
+                    let done = out.len() - start;
+                    if done >= 4096 {
+                        // A chunk never decompresses to more.
+                        return false;
+                    }
+                    let bits = (usize::BITS - done.saturating_sub(1).leading_zeros()).max(4);
+                    let length = usize::from(token & (0xffff >> bits)) + 3;
+                    let offset = usize::from(token >> (16 - bits)) + 1;
+                    if offset > done {
+                        return false;
+                    }
+                    for _ in 0..length.min(cap - out.len()) {
+                        out.push(out[out.len() - offset]);
+                    }
+                }
+            }
+        }
+        if out.len() >= cap {
+            return false;
+        }
+    }
+    true
+}
+
+/// The modules a decompressed VBA `dir` stream lists: each one's stream name
+/// and the offset of its source in that stream. The stream is a run of
+/// records (id, size, data); `PROJECTVERSION` alone says 4 where 6 bytes
+/// follow.
+fn vba_modules(dir: &[u8]) -> Vec<(Vec<u8>, u32)> {
+    let mut out = Vec::new();
+    let (mut name, mut offset) = (None, 0);
+    let mut at = 0;
+    while let (Some(id), Some(size)) = (le16(dir, at), le32(dir, at + 2)) {
+        at += 6;
+        let size = if id == 0x0009 { 6 } else { size as usize };
+        let Some(body) = dir.get(at..at.saturating_add(size)) else {
+            break;
+        };
+        at += size;
+        match id {
+            0x001a => name = Some(body.to_vec()),
+            0x0031 => offset = le32(body, 0).unwrap_or(0),
+            0x002b => {
+                if let Some(n) = name.take() {
+                    out.push((n, offset));
+                }
+                offset = 0;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The directory's entries.
 fn directory(f: &mut File) -> Vec<Entry> {
     let start = le32(f.data, 0x30).unwrap_or(END_OF_CHAIN);
@@ -251,54 +388,78 @@ pub(super) fn unpack(
         }
     }
     f.fat = fat;
-    for (path, i) in streams(&dir) {
+    let list = streams(&dir);
+    let small = Caps {
+        member: caps.member.min(MAX_VBA),
+        ..*caps
+    };
+    // VBA projects: each `dir` stream names its modules' streams (in the
+    // same storage) and where their source starts.
+    let mut modules: Vec<(Vec<u8>, u32)> = Vec::new();
+    for (path, i) in &list {
+        let lower = path.to_ascii_lowercase();
+        let storage = match lower.strip_suffix(b"/dir") {
+            Some(s) => &path[..s.len()],
+            None if lower == b"dir" => &b""[..],
+            None => continue,
+        };
+        let mut out = Out::new(scratch, &small);
+        f.read(&dir[*i], &mini_fat, &mini_stream, &mut out);
+        let (bytes, _) = out.finish(false);
+        let mut project = Vec::new();
+        decompress(bytes, MAX_VBA as usize, &mut project);
+        for (name, offset) in vba_modules(&project) {
+            let mut p = storage.to_vec();
+            if !p.is_empty() {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            modules.push((p.to_ascii_lowercase(), offset));
+        }
+    }
+    for (path, i) in list {
         if caps.expired() {
             return visit(Found::out_of_time(&path));
         }
-        let e = &dir[i];
-        let mini = e.size < f.cutoff;
-        let unit = 1usize << if mini { f.mini_shift } else { f.shift };
-        let fat = std::mem::take(&mut f.fat);
-        let chain = f.chain(if mini { &mini_fat } else { &fat }, e.start);
-        f.fat = fat;
+        let module = modules
+            .iter()
+            .find(|(m, _)| *m == path.to_ascii_lowercase())
+            .map(|&(_, offset)| offset);
         let mut out = Out::new(scratch, caps);
-        let mut left = e.size;
-        for s in chain {
-            if left == 0 {
-                break;
-            }
-            let piece = match mini {
-                true => usize::try_from(s)
-                    .ok()
-                    .and_then(|s| s.checked_mul(unit))
-                    .and_then(|at| mini_stream.get(at..(at + unit).min(mini_stream.len()))),
-                false => f.sector(s),
-            };
-            let Some(piece) = piece else {
-                break;
-            };
-            let n = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            left -= n as u64;
-            if !out.extend(&piece[..n]) {
-                break;
-            }
-        }
+        let left = f.read(&dir[i], &mini_fat, &mini_stream, &mut out);
         let (bytes, cut) = out.finish(left > 0);
         // The stream is copied out of the scratch buffer only where a file
         // inside it is to be handed out after it.
         let native = path.ends_with(b"\x01Ole10Native");
         let ppt = path == b"PowerPoint Document";
-        let keep = (native || ppt).then(|| bytes.to_vec());
+        let keep = (native || ppt || module.is_some()).then(|| bytes.to_vec());
+        let mut name = path.clone();
+        if module.is_some() {
+            // The macro's source, decompressed, is what goes by the
+            // module's name; the stream itself is mostly compiled code.
+            name.extend_from_slice(b" (compiled)");
+        }
         visit(Found::Member {
-            name: &path,
+            name: &name,
             data: bytes,
             cut,
         })?;
-        if let Some(stream) = keep {
-            match native {
-                true => ole10_native(&path, &stream, caps, visit)?,
-                false => powerpoint(&stream, caps, scratch, visit)?,
-            }
+        let Some(stream) = keep else {
+            continue;
+        };
+        if let Some(offset) = module {
+            let mut source = Vec::new();
+            let from = stream.get(offset as usize..).unwrap_or(&[]);
+            let whole = decompress(from, small.member as usize, &mut source);
+            visit(Found::Member {
+                name: &path,
+                data: &source,
+                cut: (!whole).then_some(Cut::Broken),
+            })?;
+        } else if native {
+            ole10_native(&path, &stream, caps, visit)?;
+        } else {
+            powerpoint(&stream, caps, scratch, visit)?;
         }
     }
     if f.broken {
@@ -468,6 +629,58 @@ mod tests {
             .into_iter()
             .map(|(n, d, c)| (n, d.len(), c))
             .collect()
+    }
+
+    #[test]
+    fn vba_decompression_as_ms_ovba_shows_it() {
+        // MS-OVBA 3.2.3, a compressed container of literals and copy tokens.
+        let packed = [
+            0x01, 0x2f, 0xb0, 0x00, 0x23, 0x61, 0x61, 0x61, 0x62, 0x63, 0x64, 0x65, 0x82, 0x66,
+            0x00, 0x70, 0x61, 0x67, 0x68, 0x69, 0x6a, 0x01, 0x38, 0x08, 0x61, 0x6b, 0x6c, 0x00,
+            0x30, 0x6d, 0x6e, 0x6f, 0x70, 0x06, 0x71, 0x02, 0x70, 0x04, 0x10, 0x72, 0x73, 0x74,
+            0x75, 0x76, 0x10, 0x77, 0x78, 0x79, 0x7a, 0x00, 0x3c,
+        ];
+        let mut out = Vec::new();
+        assert!(decompress(&packed, 1 << 20, &mut out));
+        assert_eq!(
+            out,
+            b"#aaabcdefaaaaghijaaaaaklaaamnopqaaaaaaaaaaaarstuvwxyzaaa"
+        );
+        // Cut short by the cap, and a copy reaching before the chunk.
+        out.clear();
+        assert!(!decompress(&packed, 10, &mut out));
+        assert_eq!(out.len(), 10);
+        out.clear();
+        assert!(!decompress(
+            &[0x01, 0x03, 0xb0, 0x01, 0x00, 0x70],
+            1 << 20,
+            &mut out
+        ));
+    }
+
+    #[test]
+    fn vba_modules_from_dir_records() {
+        let mut dir = Vec::new();
+        let rec = |d: &mut Vec<u8>, id: u16, body: &[u8]| {
+            d.extend_from_slice(&id.to_le_bytes());
+            d.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            d.extend_from_slice(body);
+        };
+        rec(&mut dir, 0x0001, &[1, 0, 0, 0]);
+        // PROJECTVERSION: says 4, holds 6.
+        dir.extend_from_slice(&[0x09, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0]);
+        rec(&mut dir, 0x0019, b"Module1");
+        rec(&mut dir, 0x001a, b"Module1");
+        rec(&mut dir, 0x0032, b"M\0o\0d\0");
+        rec(&mut dir, 0x0031, &1234u32.to_le_bytes());
+        rec(&mut dir, 0x002b, b"");
+        rec(&mut dir, 0x001a, b"ThisDocument");
+        rec(&mut dir, 0x0031, &7u32.to_le_bytes());
+        rec(&mut dir, 0x002b, b"");
+        assert_eq!(
+            vba_modules(&dir),
+            vec![(b"Module1".to_vec(), 1234), (b"ThisDocument".to_vec(), 7)]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod hostile;
 mod ldb_diff;
 mod mail;
 mod matcher;
+mod ole2;
 mod packages;
 mod prop;
 mod quarantine;
