@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs ward's test suite on a fresh Debian machine: installs what the tests need
 # (ClamAV and its test files, for the differential and clam.exe tests; cpio and
-# xz, for the package fixtures), then runs formatting, lint and every test.
+# xz, for the package fixtures; clamdscan and pyclamd, for the daemon), then
+# runs formatting, lint and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
