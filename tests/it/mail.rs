@@ -12,7 +12,7 @@ use crate::util::{eicar, hex, run, stderr, stdout, ward};
 
 const MARKER: &str = "WARD-MAIL-TEST-MARKER";
 
-fn fixtures() -> &'static Path {
+pub(crate) fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mail");

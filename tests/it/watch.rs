@@ -867,6 +867,24 @@ fn a_zip_with_eicar_inside_is_quarantined_when_written() {
 }
 
 #[test]
+fn mail_with_eicar_attached_is_quarantined_when_written() {
+    let d = dirs();
+    let w = Watch::start(&d.home, &[], &[&d.root]);
+    let mail = d.root.join("forwarded.eml");
+    fs::write(
+        &mail,
+        fs::read(crate::mail::fixtures().join("forwarded.eml")).unwrap(),
+    )
+    .unwrap();
+    wait_gone(&mail, &w);
+    w.wait_line("forwarded.eml: Eicar-Test-Signature FOUND; quarantined");
+    w.stop();
+    let threats = threats_json(&d.home);
+    assert_eq!(threats.len(), 1, "{threats:?}");
+    assert_eq!(threats[0]["path"], mail.to_str().unwrap());
+}
+
+#[test]
 fn clamav_directory_updated_by_rename_is_reloaded() {
     let d = dirs();
     let clamdb = d.root.parent().unwrap().join("clamav");
