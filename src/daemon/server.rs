@@ -425,7 +425,11 @@ impl Shared {
             .spawn(move || {
                 while me.reload_again.swap(false, Ordering::AcqRel) {
                     let started = Instant::now();
+                    // What earlier requests freed goes back first, so that
+                    // the new set is built on top of the set in use only.
+                    super::heap::trim();
                     let reloaded = me.sigs.reload();
+                    super::heap::trim();
                     match reloaded {
                         Ok(n) => {
                             *me.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -546,6 +550,15 @@ fn worker(shared: &Shared, rx: &Receiver<(Task, Job)>, i: usize) {
         let (task, job) = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(x) => x,
             Err(RecvTimeoutError::Timeout) if !shared.workers_done.load(Ordering::Acquire) => {
+                // An idle thread lets go of a set a reload has replaced, so
+                // that the old set is freed without waiting for a scan.
+                if slot
+                    .as_ref()
+                    .is_some_and(|(g, _)| *g != shared.sigs.generation())
+                {
+                    slot = None;
+                    super::heap::trim();
+                }
                 continue;
             }
             Err(_) => return,
