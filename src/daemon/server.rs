@@ -365,9 +365,17 @@ impl ConnThreads {
     fn next(&self, stopping: &AtomicBool) -> Option<(u64, Arc<Peer>)> {
         self.idle.fetch_add(1, Ordering::AcqRel);
         let until = Instant::now() + CONN_THREAD_KEEP;
+        let mut trimmed = false;
         loop {
             if let Ok(conn) = self.rx.recv_timeout(Duration::from_millis(200)) {
                 return Some(conn);
+            }
+            // The stream buffers of a burst of connections stay in the
+            // allocator's arenas; a thread that has had no connection for
+            // a moment gives them back, once per wait.
+            if !trimmed {
+                trimmed = true;
+                super::heap::trim();
             }
             if stopping.load(Ordering::Acquire) || Instant::now() >= until {
                 // Ending takes back this thread's place among the idle; when
