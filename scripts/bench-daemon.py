@@ -142,6 +142,8 @@ def start(name, argv, sock):
 
 
 def reload_peak(p, sock):
+    """RSS just before a RELOAD, its peak while reloading, and RSS after."""
+    before = rss_kib(p.pid)
     s = socket.socket(socket.AF_UNIX)
     s.connect(sock)
     s.sendall(b"zRELOAD\0")
@@ -151,7 +153,7 @@ def reload_peak(p, sock):
     while time.monotonic() < end:
         peak = max(peak, rss_kib(p.pid))
         time.sleep(0.005)
-    return peak
+    return before, peak, rss_kib(p.pid)
 
 
 def main():
@@ -211,6 +213,7 @@ def main():
         r = rows[name] = {"start": startup}
         time.sleep(1)
         r["rest"] = rss_kib(p.pid)
+        r["rest reload"] = reload_peak(p, sock)
         for label, data in payloads.items():
             for c in (1, 8, 64):
                 if not a.no_instream:
@@ -218,6 +221,7 @@ def main():
         if a.corpus:
             for cmd in ("CONTSCAN", "MULTISCAN"):
                 r[cmd] = path_scan(sock, cmd, os.path.abspath(a.corpus))
+        time.sleep(1)
         r["after"] = rss_kib(p.pid)
         r["reload"] = reload_peak(p, sock)
         p.terminate()
@@ -243,9 +247,14 @@ def main():
             print(f"| {cmd} of {files:,} files: wall s ({kinds(cl)} / {kinds(wl)}) | {ct:.1f} | {wt:.1f} | {ct/wt:.1f}x faster |")
             if os.environ.get("SHOW_LINES"):
                 sys.stderr.write(b"\n".join(cl + [b"----"] + wl).decode(errors="replace") + "\n")
-    print(f"| RSS at rest | {c['rest']/1024:.0f} MiB | {w['rest']/1024:.0f} MiB | {w['rest']/c['rest']:.2f} |")
-    print(f"| RSS after the loads | {c['after']/1024:.0f} MiB | {w['after']/1024:.0f} MiB | |")
-    print(f"| peak RSS during RELOAD | {c['reload']/1024:.0f} MiB | {w['reload']/1024:.0f} MiB | |")
+    mib = lambda k: k / 1024
+    print(f"| RSS at rest | {mib(c['rest']):.0f} MiB | {mib(w['rest']):.0f} MiB | {w['rest']/c['rest']:.2f} |")
+    for key, when in (("rest reload", "at rest"), ("reload", "after the loads")):
+        (cb, cp, ca), (wb, wp, wa) = c[key], w[key]
+        print(f"| RELOAD {when}: RSS before / peak / 5 s after, MiB | {mib(cb):.0f} / {mib(cp):.0f} / {mib(ca):.0f} "
+              f"| {mib(wb):.0f} / {mib(wp):.0f} / {mib(wa):.0f} | |")
+        print(f"| RELOAD {when}: peak / RSS before | {cp/cb:.2f} | {wp/wb:.2f} | |")
+    print(f"| RSS 1 s after the loads | {mib(c['after']):.0f} MiB | {mib(w['after']):.0f} MiB | |")
     shutil.rmtree(tmp)
 
 
