@@ -6,8 +6,15 @@ of 10 KiB and 1 MiB payloads with 1, 8 and 64 concurrent clients (requests
 per second, p50 and p99 latency); RSS at rest and its peak during a RELOAD.
 Prints a Markdown table.
 
+    cargo build --release --example daemon-load
     scripts/bench-daemon.py [--ward target/release/ward] [--sigs FILE.ndb] [--corpus DIR]
-                            [--seconds 5] [--threads 16]
+                            [--seconds 5] [--threads 16] [--client PATH]
+
+The INSTREAM loads are driven by examples/daemon-load.rs when it has been
+built (--client names it; default target/release/examples/daemon-load):
+a client in Python spends more CPU per 10 KiB request than the daemons do,
+so on a small machine it would measure itself. Without it, Python threads
+send the requests, and the table says so.
 
 The signatures default to benches/data/bench.ndb when present (see
 benches/data/README), else a generated set of 5,000 random literals. Run as
@@ -86,7 +93,19 @@ def rss_kib(pid):
     return 0
 
 
-def load(path, payload, clients, seconds):
+def load_native(client, path, payload, clients, seconds):
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(payload)
+        f.flush()
+        out = subprocess.run([client, path, f.name, str(clients), f"{seconds:g}"],
+                             check=True, capture_output=True, text=True).stdout
+    rate, p50, p99 = (float(x) for x in out.split())
+    return rate, p50, p99
+
+
+def load(path, payload, clients, seconds, client=None):
+    if client:
+        return load_native(client, path, payload, clients, seconds)
     lat = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
@@ -123,6 +142,8 @@ def start(name, argv, sock):
 
 
 def reload_peak(p, sock):
+    """RSS just before a RELOAD, its peak while reloading, and RSS after."""
+    before = rss_kib(p.pid)
     s = socket.socket(socket.AF_UNIX)
     s.connect(sock)
     s.sendall(b"zRELOAD\0")
@@ -132,7 +153,7 @@ def reload_peak(p, sock):
     while time.monotonic() < end:
         peak = max(peak, rss_kib(p.pid))
         time.sleep(0.005)
-    return peak
+    return before, peak, rss_kib(p.pid)
 
 
 def main():
@@ -144,7 +165,10 @@ def main():
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--corpus", help="also time CONTSCAN and MULTISCAN of this directory")
     ap.add_argument("--no-instream", action="store_true", help="skip the INSTREAM loads")
+    ap.add_argument("--client", default=os.path.join(here, "..", "target", "release", "examples", "daemon-load"),
+                    help="the load generator (examples/daemon-load.rs); Python threads when it is missing")
     a = ap.parse_args()
+    client = a.client if os.access(a.client, os.X_OK) else None
     tmp = tempfile.mkdtemp(prefix="ward-bench-daemon")
     db = os.path.join(tmp, "db")
     os.mkdir(db)
@@ -189,19 +213,22 @@ def main():
         r = rows[name] = {"start": startup}
         time.sleep(1)
         r["rest"] = rss_kib(p.pid)
+        r["rest reload"] = reload_peak(p, sock)
         for label, data in payloads.items():
             for c in (1, 8, 64):
                 if not a.no_instream:
-                    r[(label, c)] = load(sock, data, c, a.seconds)
+                    r[(label, c)] = load(sock, data, c, a.seconds, client)
         if a.corpus:
             for cmd in ("CONTSCAN", "MULTISCAN"):
                 r[cmd] = path_scan(sock, cmd, os.path.abspath(a.corpus))
+        time.sleep(1)
         r["after"] = rss_kib(p.pid)
         r["reload"] = reload_peak(p, sock)
         p.terminate()
         p.wait()
     print(f"signatures: {os.path.basename(a.sigs) if os.path.exists(a.sigs) else '5,000 generated'}, "
-          f"MaxThreads {a.threads}, {a.seconds:g} s per load, {os.cpu_count()} CPUs\n")
+          f"MaxThreads {a.threads}, {a.seconds:g} s per load, {os.cpu_count()} CPUs, "
+          f"client {'examples/daemon-load' if client else 'Python threads'}\n")
     print("| measure | clamd | ward daemon | ward / clamd |")
     print("|---|---:|---:|---:|")
     c, w = rows["clamd"], rows["ward"]
@@ -220,9 +247,14 @@ def main():
             print(f"| {cmd} of {files:,} files: wall s ({kinds(cl)} / {kinds(wl)}) | {ct:.1f} | {wt:.1f} | {ct/wt:.1f}x faster |")
             if os.environ.get("SHOW_LINES"):
                 sys.stderr.write(b"\n".join(cl + [b"----"] + wl).decode(errors="replace") + "\n")
-    print(f"| RSS at rest | {c['rest']/1024:.0f} MiB | {w['rest']/1024:.0f} MiB | {w['rest']/c['rest']:.2f} |")
-    print(f"| RSS after the loads | {c['after']/1024:.0f} MiB | {w['after']/1024:.0f} MiB | |")
-    print(f"| peak RSS during RELOAD | {c['reload']/1024:.0f} MiB | {w['reload']/1024:.0f} MiB | |")
+    mib = lambda k: k / 1024
+    print(f"| RSS at rest | {mib(c['rest']):.0f} MiB | {mib(w['rest']):.0f} MiB | {w['rest']/c['rest']:.2f} |")
+    for key, when in (("rest reload", "at rest"), ("reload", "after the loads")):
+        (cb, cp, ca), (wb, wp, wa) = c[key], w[key]
+        print(f"| RELOAD {when}: RSS before / peak / 5 s after, MiB | {mib(cb):.0f} / {mib(cp):.0f} / {mib(ca):.0f} "
+              f"| {mib(wb):.0f} / {mib(wp):.0f} / {mib(wa):.0f} | |")
+        print(f"| RELOAD {when}: peak / RSS before | {cp/cb:.2f} | {wp/wb:.2f} | |")
+    print(f"| RSS 1 s after the loads | {mib(c['after']):.0f} MiB | {mib(w['after']):.0f} MiB | |")
     shutil.rmtree(tmp)
 
 

@@ -11,6 +11,7 @@
 //! and saved user stay root, so it changes back when the scan ends.
 
 use std::io;
+use std::sync::OnceLock;
 
 use rustix::process::{Gid, Uid};
 use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
@@ -22,18 +23,31 @@ pub struct Client {
     pub uid: u32,
     /// Its effective group.
     pub gid: u32,
-    /// Its supplementary groups (just `gid` when they cannot be read).
-    pub groups: Vec<u32>,
+    /// Its process.
+    pid: i32,
+    /// Its supplementary groups, read when first needed: only a path
+    /// command run as the client needs them, and reading them on every
+    /// connection costs more than a small INSTREAM.
+    groups: OnceLock<Vec<u32>>,
 }
 
 impl Client {
-    /// The peer of a unix socket: `SO_PEERCRED`, and the supplementary
-    /// groups of its process.
+    /// The peer of a unix socket (`SO_PEERCRED`).
     pub fn of(sock: impl std::os::fd::AsFd) -> io::Result<Client> {
         let cred = rustix::net::sockopt::socket_peercred(sock)?;
-        let (uid, gid) = (cred.uid.as_raw(), cred.gid.as_raw());
-        let groups = groups_of(cred.pid.as_raw_pid()).unwrap_or_else(|| vec![gid]);
-        Ok(Client { uid, gid, groups })
+        Ok(Client {
+            uid: cred.uid.as_raw(),
+            gid: cred.gid.as_raw(),
+            pid: cred.pid.as_raw_pid(),
+            groups: OnceLock::new(),
+        })
+    }
+
+    /// The supplementary groups of the client's process (just `gid` when
+    /// they cannot be read, as when the process has gone).
+    pub fn groups(&self) -> &[u32] {
+        self.groups
+            .get_or_init(|| groups_of(self.pid).unwrap_or_else(|| vec![self.gid]))
     }
 }
 
@@ -81,7 +95,7 @@ impl AsClient {
             gid: rustix::process::getegid(),
             groups: rustix::process::getgroups()?,
         };
-        let groups: Vec<Gid> = client.groups.iter().map(|&g| Gid::from_raw(g)).collect();
+        let groups: Vec<Gid> = client.groups().iter().map(|&g| Gid::from_raw(g)).collect();
         set_thread_groups(&groups)?;
         // From here on, `saved`'s drop puts back whatever was changed.
         set_thread_res_gid(None, Gid::from_raw(client.gid), None)?;

@@ -28,6 +28,8 @@ pub mod activation;
 pub mod config;
 mod creds;
 mod handler;
+#[allow(unsafe_code)]
+mod heap;
 pub mod protocol;
 pub mod reply;
 mod scan;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::{self, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
 
@@ -318,6 +318,76 @@ pub(crate) struct Shared {
     conns_changed: Condvar,
     next_conn: AtomicU64,
     workers_done: AtomicBool,
+    idle_conn_threads: ConnThreads,
+}
+
+/// Connection threads whose connection has closed, kept a while for the
+/// next ones: starting a thread (mapping its stack, then unmapping it with
+/// a TLB flush on every CPU) costs more than serving a small INSTREAM.
+struct ConnThreads {
+    tx: Sender<(u64, Arc<Peer>)>,
+    rx: Receiver<(u64, Arc<Peer>)>,
+    /// Threads waiting on `rx` that no connection has been promised to yet.
+    idle: AtomicUsize,
+}
+
+/// How long a connection thread waits for another connection.
+const CONN_THREAD_KEEP: Duration = Duration::from_secs(10);
+
+impl ConnThreads {
+    fn new() -> ConnThreads {
+        let (tx, rx) = unbounded();
+        ConnThreads {
+            tx,
+            rx,
+            idle: AtomicUsize::new(0),
+        }
+    }
+
+    /// Promise one idle thread, if any.
+    fn claim(&self) -> bool {
+        self.idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Give `conn` to an idle thread; it comes back when none is idle.
+    fn hand(&self, conn: (u64, Arc<Peer>)) -> Result<(), (u64, Arc<Peer>)> {
+        match self.claim() {
+            // `self` holds the receiver, so the send cannot fail.
+            true => self.tx.send(conn).map_err(|e| e.into_inner()),
+            false => Err(conn),
+        }
+    }
+
+    /// Wait for the next connection; `None` when the calling thread should
+    /// end (it waited `CONN_THREAD_KEEP`, or the daemon is stopping).
+    fn next(&self, stopping: &AtomicBool) -> Option<(u64, Arc<Peer>)> {
+        self.idle.fetch_add(1, Ordering::AcqRel);
+        let until = Instant::now() + CONN_THREAD_KEEP;
+        let mut trimmed = false;
+        loop {
+            if let Ok(conn) = self.rx.recv_timeout(Duration::from_millis(200)) {
+                return Some(conn);
+            }
+            // The stream buffers of a burst of connections stay in the
+            // allocator's arenas; a thread that has had no connection for
+            // a moment gives them back, once per wait.
+            if !trimmed {
+                trimmed = true;
+                super::heap::trim();
+            }
+            if stopping.load(Ordering::Acquire) || Instant::now() >= until {
+                // Ending takes back this thread's place among the idle; when
+                // there is none left, a connection has been promised to one of
+                // the waiting threads, and this one takes it.
+                return match self.claim() {
+                    true => None,
+                    false => self.rx.recv().ok(),
+                };
+            }
+        }
+    }
 }
 
 impl Shared {
@@ -363,7 +433,12 @@ impl Shared {
             .spawn(move || {
                 while me.reload_again.swap(false, Ordering::AcqRel) {
                     let started = Instant::now();
-                    match me.sigs.reload() {
+                    // What earlier requests freed goes back first, so that
+                    // the new set is built on top of the set in use only.
+                    super::heap::trim();
+                    let reloaded = me.sigs.reload();
+                    super::heap::trim();
+                    match reloaded {
                         Ok(n) => {
                             *me.loaded_at.lock().unwrap_or_else(|p| p.into_inner()) =
                                 SystemTime::now();
@@ -445,6 +520,7 @@ pub(crate) fn start(
         conns_changed: Condvar::new(),
         next_conn: AtomicU64::new(1),
         workers_done: AtomicBool::new(false),
+        idle_conn_threads: ConnThreads::new(),
     });
     let mut workers = Vec::new();
     for i in 0..threads {
@@ -482,6 +558,15 @@ fn worker(shared: &Shared, rx: &Receiver<(Task, Job)>, i: usize) {
         let (task, job) = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(x) => x,
             Err(RecvTimeoutError::Timeout) if !shared.workers_done.load(Ordering::Acquire) => {
+                // An idle thread lets go of a set a reload has replaced, so
+                // that the old set is freed without waiting for a scan.
+                if slot
+                    .as_ref()
+                    .is_some_and(|(g, _)| *g != shared.sigs.generation())
+                {
+                    slot = None;
+                    super::heap::trim();
+                }
                 continue;
             }
             Err(_) => return,
@@ -551,8 +636,15 @@ fn accept_loop(shared: &Arc<Shared>, listeners: Listeners, threads: &Mutex<Vec<J
     }
 }
 
+/// How long a connection waits for its command before it may be closed to
+/// make room. Under load, connections whose reply has gone out can still be
+/// counted for a moment while their threads finish; the clients' next
+/// connections, just accepted, must not be closed for them.
+const CLOSABLE_AFTER: Duration = Duration::from_millis(250);
+
 /// Wait until fewer than `limit` connections are open, closing the one that
-/// has waited longest for a command when all are taken.
+/// has waited longest for a command (at least `CLOSABLE_AFTER`) when all are
+/// taken.
 fn make_room(shared: &Shared, limit: usize) {
     let mut conns = shared.conns.lock().unwrap_or_else(|p| p.into_inner());
     while conns.len() >= limit && !shared.stopping.load(Ordering::Acquire) {
@@ -560,6 +652,7 @@ fn make_room(shared: &Shared, limit: usize) {
             .values()
             .filter(|(_, _, closable)| *closable)
             .filter_map(|(peer, since, _)| since.map(|s| (s, peer)))
+            .filter(|(s, _)| s.elapsed() >= CLOSABLE_AFTER)
             .min_by_key(|(s, _)| *s);
         if let Some((_, peer)) = idlest {
             peer.shut();
@@ -601,15 +694,24 @@ fn spawn_conn(shared: &Arc<Shared>, stream: Stream, threads: &Mutex<Vec<JoinHand
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(id, (Arc::clone(&peer), Some(Instant::now()), true));
+    let Err((id, peer)) = shared.idle_conn_threads.hand((id, peer)) else {
+        return;
+    };
     let me = Arc::clone(shared);
     let spawned = std::thread::Builder::new()
-        .name(format!("ward-conn-{}", peer.fd().as_raw_fd()))
+        .name("ward-conn".into())
         .stack_size(256 << 10)
         .spawn(move || {
-            super::handler::serve(&me, id, &peer);
-            let mut conns = me.conns.lock().unwrap_or_else(|p| p.into_inner());
-            conns.remove(&id);
-            me.conns_changed.notify_all();
+            let mut conn = Some((id, peer));
+            while let Some((id, peer)) = conn.take() {
+                super::handler::serve(&me, id, &peer);
+                let mut conns = me.conns.lock().unwrap_or_else(|p| p.into_inner());
+                conns.remove(&id);
+                me.conns_changed.notify_all();
+                drop(conns);
+                drop(peer);
+                conn = me.idle_conn_threads.next(&me.stopping);
+            }
         });
     match spawned {
         Ok(t) => threads.lock().unwrap_or_else(|p| p.into_inner()).push(t),
