@@ -22,6 +22,7 @@ use std::ops::ControlFlow;
 
 use memchr::memmem;
 
+use super::out::Out;
 use super::{Caps, Cut, Found, Scratch};
 
 /// How far into a file its header block must have ended for it to count as
@@ -275,70 +276,9 @@ fn guess_boundary(body: &[u8]) -> Option<Vec<u8>> {
         .map(|(_, l)| l[2..].trim_ascii_end().to_vec())
 }
 
-/// Where decoded bytes go: the scratch buffer, in chunks, up to the cap.
-struct Sink<'s> {
-    scratch: &'s mut Scratch,
-    pending: Vec<u8>,
-    caps: &'s Caps,
-    taken: u64,
-    cut: Option<Cut>,
-}
-
-const CHUNK: usize = 64 << 10;
-
-impl<'s> Sink<'s> {
-    fn new(scratch: &'s mut Scratch, caps: &'s Caps) -> Sink<'s> {
-        scratch.clear();
-        Sink {
-            scratch,
-            pending: Vec::with_capacity(CHUNK),
-            caps,
-            taken: 0,
-            cut: None,
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, b: u8) {
-        if self.taken >= self.caps.member {
-            self.cut.get_or_insert(Cut::Size);
-            return;
-        }
-        self.pending.push(b);
-        self.taken += 1;
-        if self.pending.len() >= CHUNK {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        if self.caps.expired() {
-            self.cut.get_or_insert(Cut::Time);
-        }
-        if self.scratch.push(&self.pending, self.caps.memory).is_err() {
-            self.cut.get_or_insert(Cut::Size);
-        }
-        self.pending.clear();
-    }
-
-    fn full(&self) -> bool {
-        self.cut.is_some()
-    }
-
-    /// The bytes decoded, and why some are missing.
-    fn finish(mut self) -> (&'s [u8], Option<Cut>) {
-        self.flush();
-        let cut = self.cut;
-        match self.scratch.finish() {
-            Ok(bytes) => (bytes, cut),
-            Err(_) => (&[], Some(Cut::Size)),
-        }
-    }
-}
-
 /// Base64, skipping whatever is not in its alphabet (line breaks, padding,
 /// damage), as mail readers do.
-fn base64(data: &[u8], out: &mut Sink) {
+fn base64(data: &[u8], out: &mut Out) {
     let (mut acc, mut bits) = (0u32, 0u32);
     for &c in data {
         let v = match c {
@@ -363,7 +303,7 @@ fn base64(data: &[u8], out: &mut Sink) {
 }
 
 /// Quoted-printable: `=XX` a byte, `=` at the end of a line a soft break.
-fn quoted_printable(data: &[u8], out: &mut Sink) {
+fn quoted_printable(data: &[u8], out: &mut Out) {
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut i = 0;
     while i < data.len() && !out.full() {
@@ -400,7 +340,7 @@ fn uu_begin(line: &[u8]) -> Option<&[u8]> {
 
 /// Decode the uuencoded lines of `data` up to `end` (or a line of length 0);
 /// how many bytes of `data` that took.
-fn uudecode(data: &[u8], out: &mut Sink) -> usize {
+fn uudecode(data: &[u8], out: &mut Out) -> usize {
     let mut used = data.len();
     for (start, line) in lines(data) {
         if line == b"end" || line.is_empty() {
@@ -494,7 +434,7 @@ impl Walk<'_, '_> {
             }
         }
         let name = self.name(file.as_deref());
-        let mut sink = Sink::new(self.scratch, self.caps);
+        let mut sink = Out::new(self.scratch, self.caps);
         let uu_inside = match encoding.as_slice() {
             b"base64" => {
                 base64(e.body, &mut sink);
@@ -512,7 +452,9 @@ impl Walk<'_, '_> {
                     Some(from) => {
                         uudecode(&e.body[from.min(e.body.len())..], &mut sink);
                     }
-                    None => e.body.iter().for_each(|&b| sink.push(b)),
+                    None => {
+                        sink.extend(e.body);
+                    }
                 }
                 false
             }
@@ -538,7 +480,7 @@ impl Walk<'_, '_> {
                 return ControlFlow::Continue(());
             }
         };
-        let (bytes, cut) = sink.finish();
+        let (bytes, cut) = sink.finish(false);
         if !bytes.is_empty() || cut.is_some() {
             (self.visit)(Found::Member {
                 name: &name,
@@ -568,10 +510,10 @@ impl Walk<'_, '_> {
                 continue;
             };
             let name = self.name(Some(file));
-            let mut sink = Sink::new(self.scratch, self.caps);
+            let mut sink = Out::new(self.scratch, self.caps);
             let start = (end + 1).min(body.len());
             from = start + uudecode(&body[start..], &mut sink);
-            let (bytes, cut) = sink.finish();
+            let (bytes, cut) = sink.finish(false);
             (self.visit)(Found::Member {
                 name: &name,
                 data: bytes,

@@ -16,6 +16,7 @@ mod cpio;
 mod legacy;
 mod mail;
 mod ole2;
+mod out;
 mod rpm;
 mod sevenz;
 #[allow(unsafe_code)]

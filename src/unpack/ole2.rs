@@ -18,7 +18,7 @@
 use std::ops::ControlFlow;
 
 use super::bytes::{le16, le32};
-use super::legacy::Out;
+use super::out::Out;
 use super::{Caps, Cut, Found, Scratch, drain, taken};
 
 const MAGIC: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
