@@ -15,29 +15,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{eicar, hex, run, run_measured, stderr, stdout, ward};
+use crate::util::{python_fixtures, run, run_measured, stderr, stdout, ward};
 
 const MARKER: &str = "WARD-CONTAINER-TEST-MARKER";
 
 /// The fixture directory, built on first use.
 fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("containers");
-        let _ = std::fs::remove_dir_all(&dir);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/containers.py");
-        let out = run(std::process::Command::new("/usr/bin/python3")
-            .arg(&script)
-            .arg(&dir)
-            .arg(hex(&eicar())));
-        assert!(out.status.success(), "{}", stderr(&out));
-        std::fs::write(
-            dir.join("marker.ndb"),
-            format!("Marker:0:*:{}\n", hex(MARKER.as_bytes())),
-        )
-        .unwrap();
-        dir
-    })
+    DIR.get_or_init(|| python_fixtures("containers", "containers.py", MARKER))
 }
 
 pub(crate) fn fixture(name: &str) -> PathBuf {

@@ -8,28 +8,13 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use crate::util::{eicar, hex, run, stderr, stdout, ward};
+use crate::util::{python_fixtures, run, stdout, ward};
 
 const MARKER: &str = "WARD-MAIL-TEST-MARKER";
 
 pub(crate) fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mail");
-        let _ = std::fs::remove_dir_all(&dir);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mail.py");
-        let out = run(std::process::Command::new("/usr/bin/python3")
-            .arg(&script)
-            .arg(&dir)
-            .arg(hex(&eicar())));
-        assert!(out.status.success(), "{}", stderr(&out));
-        std::fs::write(
-            dir.join("marker.ndb"),
-            format!("Marker:0:*:{}\n", hex(MARKER.as_bytes())),
-        )
-        .unwrap();
-        dir
-    })
+    DIR.get_or_init(|| python_fixtures("mail", "mail.py", MARKER))
 }
 
 /// `ward scan --json` with the marker signature on one fixture: the exit

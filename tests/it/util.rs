@@ -446,3 +446,25 @@ fn hex_round_trips() {
     assert_eq!(unhex("00fFAb"), [0x00, 0xff, 0xab]);
     assert_eq!(unhex(&eicar_hex()), eicar());
 }
+
+/// Run the fixture script `tests/fixtures/SCRIPT` (with Debian's Python; it
+/// gets the directory and EICAR as hex) into a fresh `CARGO_TARGET_TMPDIR/DIR`,
+/// and write beside its files `marker.ndb`, a signature for `marker`.
+pub fn python_fixtures(dir: &str, script: &str, marker: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(script);
+    let out = run(Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg(&dir)
+        .arg(hex(&eicar())));
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(
+        dir.join("marker.ndb"),
+        format!("Marker:0:*:{}\n", hex(marker.as_bytes())),
+    )
+    .unwrap();
+    dir
+}
