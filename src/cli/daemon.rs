@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -165,18 +165,9 @@ pub fn run(args: &DaemonArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let hup = Arc::new(AtomicBool::new(false));
-    for (sig, flag) in [
-        (signal_hook::consts::SIGTERM, &stop),
-        (signal_hook::consts::SIGINT, &stop),
-        (signal_hook::consts::SIGHUP, &hup),
-    ] {
-        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(flag)) {
-            eprintln!("ward: cannot handle signals: {e}");
-            return ExitCode::from(2);
-        }
-    }
+    let Some((stop, hup)) = super::signal_flags() else {
+        return ExitCode::from(2);
+    };
     let where_ = describe(&listeners);
     let log: Log = Arc::new(|level, line| log_line(level, &line));
     let daemon = match Daemon::start(cfg, sigs, listeners, log) {

@@ -155,6 +155,30 @@ impl DbArgs {
     }
 }
 
+/// The flags a long-running command (`watch`, `daemon`) polls: (stop, on
+/// SIGTERM or SIGINT; reload, on SIGHUP). `None`, said on stderr, when the
+/// handlers cannot be installed.
+fn signal_flags() -> Option<(
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+)> {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let stop = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    for (sig, flag) in [
+        (signal_hook::consts::SIGTERM, &stop),
+        (signal_hook::consts::SIGINT, &stop),
+        (signal_hook::consts::SIGHUP, &hup),
+    ] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(flag)) {
+            eprintln!("ward: cannot handle signals: {e}");
+            return None;
+        }
+    }
+    Some((stop, hup))
+}
+
 /// Run the command line; the process exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
