@@ -1,5 +1,6 @@
-//! The threat list: every detection made while watching, appended as one JSON
-//! object per line to `<home>/threats.jsonl`.
+//! The threat list: every detection made while watching or by the daemon,
+//! appended as one JSON object per line to `<home>/threats.jsonl` (and as a
+//! `threat` event to `<home>/events.jsonl`, through a [`Recorder`]).
 //!
 //! The log is opened with `O_APPEND` and each record is written with a single
 //! `write`, so lines from several threads (or processes) never interleave and a
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::encoding::{decode_path, json_path, rfc3339};
 use crate::fsops::open_append;
 use crate::home::{HomeError, check_owner_mode, open_home};
+use crate::posture::record::{EVENT_LOG, EventLog, KIND_THREAT};
 
 /// The log's file name inside the home.
 pub const THREAT_LOG: &str = "threats.jsonl";
@@ -75,6 +77,10 @@ pub struct Threat {
     /// The process whose open was denied (`--block`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<i32>,
+    /// Who asked for the scan, when a daemon's client did (`uid 1000 pid
+    /// 4242`, `tcp 10.0.0.7:51234`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 impl Threat {
@@ -96,6 +102,7 @@ impl Threat {
             quarantine_id: None,
             error: None,
             pid: None,
+            client: None,
         }
     }
 
@@ -145,6 +152,50 @@ impl ThreatLog {
         let mut line = serde_json::to_vec(threat).map_err(io::Error::other)?;
         line.push(b'\n');
         (&self.file).write_all(&line)
+    }
+}
+
+/// Where each detection goes: the threat list, and the event log as a
+/// `threat` event.
+#[derive(Debug)]
+pub struct Recorder {
+    threats: ThreatLog,
+    events: EventLog,
+    events_path: PathBuf,
+}
+
+impl Recorder {
+    /// Open both logs in `home` (see [`ThreatLog::open`]).
+    pub fn open(home: &Path) -> Result<Recorder, HomeError> {
+        Ok(Recorder {
+            threats: ThreatLog::open(home)?,
+            events: EventLog::open(home)?,
+            events_path: home.join(EVENT_LOG),
+        })
+    }
+
+    /// The threat list's path.
+    pub fn path(&self) -> &Path {
+        self.threats.path()
+    }
+
+    /// Append `threat` to both logs; each failure is one message naming
+    /// its file (the other log is still written).
+    pub fn record(&self, threat: &Threat) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Err(e) = self.threats.append(threat) {
+            errors.push(format!(
+                "{}: cannot append to the threat log: {e}",
+                self.threats.path().display()
+            ));
+        }
+        if let Err(e) = self.events.record(KIND_THREAT, threat) {
+            errors.push(format!(
+                "{}: cannot append to the event log: {e}",
+                self.events_path.display()
+            ));
+        }
+        errors
     }
 }
 

@@ -123,7 +123,7 @@ fn build_set(db: &DbArgs, dir: Option<&Path>) -> Result<SignatureSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-pub fn run(args: &DaemonArgs) -> ExitCode {
+pub fn run(args: &DaemonArgs, home_arg: Option<&Path>) -> ExitCode {
     let started = Instant::now();
     let cfg = match config(args) {
         Ok(c) => c,
@@ -177,6 +177,19 @@ pub fn run(args: &DaemonArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Detections go to the threat list, as ward watch's do; a daemon that
+    // cannot keep one still scans, and says so.
+    match super::home(home_arg)
+        .and_then(|h| ward::journal::Recorder::open(&h).map_err(|e| output::reason(&e)))
+    {
+        Ok(rec) => {
+            let _ = daemon.record_threats(rec);
+        }
+        Err(e) => log_line(
+            Level::Warning,
+            &format!("detections are logged but not recorded in the threat list: {e}"),
+        ),
+    }
     log_line(
         Level::Info,
         &format!(

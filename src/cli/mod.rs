@@ -198,6 +198,6 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args, cli.home.as_deref()),
         Command::Updates(cmd) => updates::run(&cmd, cli.home.as_deref()),
         Command::Health(args) => health::run(&args, cli.home.as_deref()),
-        Command::Daemon(args) => daemon::run(&args),
+        Command::Daemon(args) => daemon::run(&args, cli.home.as_deref()),
     }
 }

@@ -24,7 +24,7 @@ pub struct Client {
     /// Its effective group.
     pub gid: u32,
     /// Its process.
-    pid: i32,
+    pub pid: i32,
     /// Its supplementary groups, read when first needed: only a path
     /// command run as the client needs them, and reading them on every
     /// connection costs more than a small INSTREAM.

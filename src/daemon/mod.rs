@@ -46,6 +46,7 @@ use std::time::Duration;
 pub use config::{Config, ConfigError};
 pub use server::Listeners;
 
+use crate::journal::Recorder;
 use crate::live::Signatures;
 
 /// How much a log line matters.
@@ -162,6 +163,13 @@ impl Daemon {
         Ok(Daemon {
             threads: server::start(cfg, sigs, listeners, log)?,
         })
+    }
+
+    /// Record every detection from now on in `recorder` (the threat list
+    /// `ward threats list` shows, and the event log), with the client that
+    /// asked; a second recorder is refused and handed back.
+    pub fn record_threats(&self, recorder: Recorder) -> Result<(), Recorder> {
+        self.threads.shared.recorder.set(recorder)
     }
 
     /// Reload the signatures in the background (as `RELOAD` does); scans

@@ -9,7 +9,7 @@
 use std::ops::ControlFlow;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use regex::bytes::RegexSet;
@@ -17,6 +17,7 @@ use regex::bytes::RegexSet;
 use super::creds::{Access, AsClient};
 use super::reply::Reply;
 use super::server::{Peer, Shared};
+use crate::journal::{Threat, ThreatAction, ThreatResult};
 use crate::scan::input::Opened;
 use crate::scan::tree::{Event, TreeOptions};
 use crate::walk::{Entry, WalkOptions};
@@ -256,7 +257,7 @@ fn walk(
                     scan_one(sc, &p, p == top || shared.cfg.follow_file_symlinks)
                 {
                     counts.total += 1;
-                    log_found(shared, peer, name, &report);
+                    log_found(shared, peer, name, &p, &report);
                     let (text, error) = answer(reply, name, &report, p == top);
                     out = text;
                     counts.errors += u64::from(error);
@@ -305,10 +306,12 @@ fn scan_one(sc: &mut Scanner, path: &Path, follow: bool) -> Option<FileReport> {
     Some(sc.scan_file(path))
 }
 
-/// Log a detection, with who asked.
-fn log_found(shared: &Shared, peer: &Peer, name: &[u8], report: &FileReport) {
+/// Log a detection, with who asked, and record it in the threat list when
+/// the daemon keeps one (under `path`, the file's own path where it is
+/// known: a passed descriptor's target rather than `fd[N]`).
+fn log_found(shared: &Shared, peer: &Peer, name: &[u8], path: &Path, report: &FileReport) {
     if let Verdict::Infected(found) = &report.verdict {
-        let names: Vec<&str> = found.iter().map(|m| &*m.name).collect();
+        let names: Vec<String> = found.iter().map(|m| m.name.to_string()).collect();
         (shared.log)(
             super::Level::Warning,
             format!(
@@ -318,6 +321,13 @@ fn log_found(shared: &Shared, peer: &Peer, name: &[u8], report: &FileReport) {
                 peer.describe()
             ),
         );
+        if let Some(rec) = shared.recorder.get() {
+            let mut threat = Threat::new(path, names, ThreatAction::Report, ThreatResult::Reported);
+            threat.client = Some(peer.describe());
+            for e in rec.record(&threat) {
+                (shared.log)(super::Level::Error, e);
+            }
+        }
     }
 }
 
@@ -375,7 +385,7 @@ fn multi(
         };
         counts.total += 1;
         let name = report.path.as_os_str().as_bytes();
-        log_found(shared, peer, name, &report);
+        log_found(shared, peer, name, &report.path, &report);
         let (text, error) = answer(reply, name, &report, false);
         counts.errors += u64::from(error);
         counts.infected += u64::from(report.is_infected());
@@ -394,10 +404,14 @@ fn multi(
 /// `FILDES`: the passed descriptor, named `fd[N]`.
 pub(crate) fn fildes(shared: &Shared, sc: &mut Scanner, peer: &Peer, reply: Reply, fd: OwnedFd) {
     let name = format!("fd[{}]", fd.as_raw_fd());
+    // What the descriptor was opened as (clamonacc passes the file a process
+    // is opening): the threat list names that, the reply `fd[N]` as clamd.
+    let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .unwrap_or_else(|_| PathBuf::from(&name));
     let out = match super::handler::regular(fd) {
         Ok(Some((file, size))) => {
             let report = sc.scan_opened(&Opened { file, size }, Path::new(&name));
-            log_found(shared, peer, name.as_bytes(), &report);
+            log_found(shared, peer, name.as_bytes(), &target, &report);
             result(reply, name.as_bytes(), &report)
         }
         Ok(None) => reply.message(Some(name.as_bytes()), "Not a regular file", "ERROR"),
@@ -417,7 +431,7 @@ pub(crate) fn stream(
     let out = match data.finish() {
         Ok(bytes) => {
             let report = sc.scan_buffer(bytes, Path::new("stream"));
-            log_found(shared, peer, b"stream", &report);
+            log_found(shared, peer, b"stream", Path::new("stream"), &report);
             result(reply, b"stream", &report)
         }
         Err(_) => reply.error("Error writing to temporary file"),

@@ -17,7 +17,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+use crate::journal::Recorder;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -74,7 +76,7 @@ impl Peer {
     /// address.
     pub fn describe(&self) -> String {
         match (&self.stream, &self.client) {
-            (Stream::Unix(_), Some(c)) => format!("uid {}", c.uid),
+            (Stream::Unix(_), Some(c)) => format!("uid {} pid {}", c.uid, c.pid),
             (Stream::Unix(_), None) => "a unix-socket client".into(),
             (Stream::Tcp(s), _) => s
                 .peer_addr()
@@ -314,6 +316,8 @@ pub(crate) struct Shared {
     pub loaded_at: Mutex<SystemTime>,
     /// One `MULTISCAN` at a time spreads over the threads.
     pub multiscan: Mutex<()>,
+    /// Where detections are recorded, when the daemon was given a home.
+    pub recorder: OnceLock<Recorder>,
     conns: Mutex<HashMap<u64, Conn>>,
     conns_changed: Condvar,
     next_conn: AtomicU64,
@@ -516,6 +520,7 @@ pub(crate) fn start(
         reload_again: AtomicBool::new(false),
         loaded_at: Mutex::new(SystemTime::now()),
         multiscan: Mutex::new(()),
+        recorder: OnceLock::new(),
         conns: Mutex::new(HashMap::new()),
         conns_changed: Condvar::new(),
         next_conn: AtomicU64::new(1),

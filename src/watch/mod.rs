@@ -50,9 +50,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-pub use crate::journal::{Threat, ThreatAction, ThreatLog, ThreatResult};
+pub use crate::journal::{Recorder, Threat, ThreatAction, ThreatLog, ThreatResult};
 pub use crate::live::{Loader, Signatures};
-use crate::posture::record::{self, EventLog};
 pub use cache::{Cached, FileKey, ScanCache};
 
 use crate::{Vault, VaultError};
@@ -336,9 +335,8 @@ pub(crate) struct Shared {
     sigs: Arc<Signatures>,
     cache: ScanCache,
     vault: Vault,
-    log: ThreatLog,
-    /// `<home>/events.jsonl`, where each detection also goes as a `threat` event.
-    events: EventLog,
+    /// The threat list and `<home>/events.jsonl`.
+    recorder: Recorder,
     notices: Sender<Notice>,
     stop: AtomicBool,
     /// Paths queued or being scanned: `Some` while a scan waits, `None` while
@@ -361,17 +359,8 @@ impl Shared {
     /// Append to the threat log and the event log, and tell the caller; a
     /// failed append is told too.
     fn record(&self, threat: &Threat) {
-        if let Err(e) = self.log.append(threat) {
-            self.notice(Notice::Error(format!(
-                "{}: cannot append to the threat log: {e}",
-                self.log.path().display()
-            )));
-        }
-        if let Err(e) = self.events.record(record::KIND_THREAT, threat) {
-            self.notice(Notice::Error(format!(
-                "{}: cannot append to the event log: {e}",
-                self.skip.join(record::EVENT_LOG).display()
-            )));
+        for e in self.recorder.record(threat) {
+            self.notice(Notice::Error(e));
         }
         self.notice(Notice::Threat(threat.clone()));
     }
@@ -516,8 +505,7 @@ impl Watcher {
             return Err(WatchError::BlockRoot);
         }
         let vault = Vault::open(home)?;
-        let log = ThreatLog::open(home)?;
-        let events = EventLog::open(home)?;
+        let recorder = Recorder::open(home)?;
         let skip = std::fs::canonicalize(home).unwrap_or_else(|_| home.to_owned());
         let allow_list = skip.join(crate::quarantine::ALLOW_LIST);
         let blocker = match &opts.block {
@@ -534,8 +522,7 @@ impl Watcher {
             roots,
             sigs,
             vault,
-            log,
-            events,
+            recorder,
             notices: notice_tx,
             stop: AtomicBool::new(false),
             queued: Mutex::new(HashMap::new()),

@@ -47,6 +47,7 @@ impl Daemon {
         )
         .unwrap();
         let mut child = ward()
+            .env("WARD_HOME", dir.path().join("home"))
             .arg("daemon")
             .arg("--config-file")
             .arg(&file)
@@ -502,6 +503,51 @@ fn fildes_scans_the_passed_descriptor() {
         r,
         "PROTOCOL ERROR: ancillary data sent without FILDES. ERROR\0"
     );
+    // The threat list names the file the descriptor was opened as.
+    let o = run(ward()
+        .env("WARD_HOME", d.dir.path().join("home"))
+        .args(["threats", "list", "--json"]));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list[0]["path"], top.join("sub/eicar.com").to_str().unwrap());
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list:#}");
+}
+
+#[test]
+fn detections_go_to_the_threat_list_with_the_client() {
+    let d = Daemon::start("", &[]);
+    let top = tree(&d);
+    let bad = top.join("sub/eicar.com");
+    let r = d.talk(format!("zSCAN {}\0", bad.display()).as_bytes());
+    assert!(text(&r).ends_with(" FOUND\0"), "{}", text(&r));
+    let mut s = d.connect();
+    s.write_all(&instream(b"zINSTREAM\0", &eicar(), 7)).unwrap();
+    assert_eq!(
+        text(&read_all(&mut s)),
+        format!("stream: {EICAR_NAME} FOUND\0")
+    );
+    // A clean file is not recorded.
+    let clean = top.join("clean.txt");
+    assert_eq!(
+        text(&d.talk(format!("zSCAN {}\0", clean.display()).as_bytes())),
+        format!("{}: OK\0", clean.display())
+    );
+    let o = run(ward()
+        .env("WARD_HOME", d.dir.path().join("home"))
+        .args(["threats", "list", "--json"]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:#?}");
+    let me = format!("pid {}", std::process::id());
+    for (t, path) in list.iter().zip([bad.to_str().unwrap(), "stream"]) {
+        assert_eq!(t["path"], path, "{t:#}");
+        assert_eq!(t["signatures"][0], EICAR_NAME, "{t:#}");
+        assert_eq!(t["action"], "report", "{t:#}");
+        assert_eq!(t["result"], "reported", "{t:#}");
+        assert!(t["client"].as_str().unwrap().contains(&me), "{t:#}");
+    }
+    let events = std::fs::read_to_string(d.dir.path().join("home/events.jsonl")).unwrap();
+    assert_eq!(events.matches("\"kind\":\"threat\"").count(), 2, "{events}");
 }
 
 #[test]
@@ -893,7 +939,7 @@ fn exclusions_links_and_other_filesystems_answer_as_clamd() {
     let r = text(&d.talk(format!("zSCAN {}\0", link.display()).as_bytes()));
     assert_eq!(r, format!("{}: {EICAR_NAME} FOUND\0", real.display()));
     d.wait_log(&format!(
-        "{}: {EICAR_NAME} FOUND (for uid 0)",
+        "{}: {EICAR_NAME} FOUND (for uid 0 pid ",
         real.display()
     ));
 }
