@@ -206,17 +206,17 @@ fn node(r: &mut Reader) -> Node {
                     let len = 1 + r.below(3);
                     toks(r, len)
                 })
-                .collect();
+                .collect::<Vec<_>>();
             Node::Alt {
-                alts,
+                alts: Box::new(alts),
                 negated: false,
             }
         }
         _ => {
             let len = 1 + r.below(2);
-            let alts = (0..1 + r.below(3)).map(|_| toks(r, len)).collect();
+            let alts = (0..1 + r.below(3)).map(|_| toks(r, len)).collect::<Vec<_>>();
             Node::Alt {
-                alts,
+                alts: Box::new(alts),
                 negated: true,
             }
         }

@@ -130,7 +130,7 @@ impl LogicSet {
             + self
                 .patterns
                 .iter()
-                .map(|p| 64 + p.nodes.len() * 32)
+                .map(|p| 64 + p.nodes.len() * std::mem::size_of::<Node>())
                 .sum::<usize>()
     }
 }

@@ -211,7 +211,10 @@ impl SignatureSet {
             containers: db.containers.clone(),
         };
         info.memory = finder.as_ref().map_or(0, Finder::memory_usage)
-            + sigs.iter().map(|s| s.nodes.len() * 32 + 96).sum::<usize>()
+            + sigs
+                .iter()
+                .map(|s| s.nodes.len() * std::mem::size_of::<Node>() + 96)
+                .sum::<usize>()
             + owners.len() * std::mem::size_of::<Owner>()
             + logic.as_ref().map_or(0, logic::LogicSet::memory_usage)
             + hashes.memory_usage()
@@ -257,12 +260,15 @@ fn compile_sig(sig: BodySig) -> Result<CompiledSig, CompileError> {
             let (a, b) = n.width();
             (lo + a, hi.zip(b).map(|(x, y)| x + y))
         });
+    let mut nodes = sig.nodes;
+    // The parser grew it a node at a time; the set keeps it for good.
+    nodes.shrink_to_fit();
     Ok(CompiledSig {
         name: sig.name,
         target: sig.target,
         offset: sig.offset,
         trailer: sig.trailer,
-        nodes: sig.nodes,
+        nodes,
         atom,
         left,
     })

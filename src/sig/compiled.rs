@@ -168,7 +168,7 @@ impl Writer {
                     self.u8(1);
                     self.u8(u8::from(*negated));
                     self.u32(alts.len() as u32);
-                    for a in alts {
+                    for a in alts.iter() {
                         self.u32(a.len() as u32);
                         a.iter().for_each(|t| self.tok(*t));
                     }
@@ -308,7 +308,10 @@ impl Reader<'_> {
                             .collect::<Result<Vec<_>, _>>()?,
                     );
                 }
-                Node::Alt { alts, negated }
+                Node::Alt {
+                    alts: Box::new(alts),
+                    negated,
+                }
             }
             2 => {
                 let min = self.u32()?;

@@ -56,8 +56,10 @@ pub enum Node {
     /// One of several byte strings; with `negated`, any window of their common
     /// length that matches none of them.
     Alt {
-        /// The alternatives, each a non-empty token string.
-        alts: Vec<Vec<Tok>>,
+        /// The alternatives, each a non-empty token string. (Boxed: every
+        /// byte of every signature is a node, and a bare `Vec` here would
+        /// make each of them twice the size.)
+        alts: Box<Vec<Vec<Tok>>>,
         /// `!( … )`.
         negated: bool,
     },
@@ -326,7 +328,10 @@ impl Parser<'_> {
         if negated && alts.iter().any(|a| a.len() != alts[0].len()) {
             return err(open, "negated alternatives must all have the same length");
         }
-        Ok(Node::Alt { alts, negated })
+        Ok(Node::Alt {
+            alts: Box::new(alts),
+            negated,
+        })
     }
 }
 

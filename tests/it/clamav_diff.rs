@@ -440,7 +440,7 @@ fn instantiate(rng: &mut Rng, nodes: &[Node]) -> Instance {
                         break w;
                     }
                 };
-                inst.negated.push((inst.bytes.len(), alts.clone()));
+                inst.negated.push((inst.bytes.len(), (**alts).clone()));
                 inst.bytes.extend(window);
             }
             Node::Gap { min, max } => {

@@ -184,7 +184,7 @@ fn reach(nodes: &[Node], hay: &[u8], mut at: Ranges) -> bool {
                 // Alternatives of different lengths end out of order: sort first.
                 let mut ends = Vec::new();
                 for &(a, b) in &at {
-                    for x in alts {
+                    for x in alts.iter() {
                         ends.extend(
                             window_positions(x, hay, a, b)
                                 .into_iter()
