@@ -20,6 +20,7 @@ command -v 7zz >/dev/null || command -v 7z >/dev/null || need+=(7zip) # 7z archi
 command -v gcab >/dev/null || need+=(gcab)       # cabinets
 command -v clamdscan >/dev/null || need+=(clamav-daemon) # the daemon's real client
 [ -d /usr/lib/python3/dist-packages/pyclamd ] || need+=(python3-pyclamd) # and pyclamd
+command -v systemd-analyze >/dev/null || need+=(systemd) # checks contrib/'s units
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
