@@ -18,6 +18,7 @@ mod packages;
 mod prop;
 mod quarantine;
 mod reference;
+mod rtf;
 mod sevenz_cab;
 mod split;
 mod updates;
