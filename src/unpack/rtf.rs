@@ -268,10 +268,10 @@ fn ole1(
         let short = (end > s.len()).then(|| cut.unwrap_or(Cut::Broken));
         let mut name = format!("object {objects}").into_bytes();
         let (data, short) = match package(native, size) {
-            Some((label, file)) if !native.starts_with(b"\xd0\xcf") && short.is_none() => {
+            Some(p) if !native.starts_with(b"\xd0\xcf") && short.is_none() => {
                 name.extend_from_slice(b": ");
-                name.extend_from_slice(label);
-                (file.0, file.1.then_some(Cut::Broken))
+                name.extend_from_slice(p.label);
+                (p.file, p.short.then_some(Cut::Broken))
             }
             _ => (native, short),
         };
@@ -285,12 +285,19 @@ fn ole1(
     ControlFlow::Continue(())
 }
 
-/// A packager object's label and file (and whether the file is cut short),
-/// read from native data `s` whose declared size is `size`, as ClamAV reads
-/// it: a type (2 bytes), the label, the file's path (both ending in a NUL),
-/// 8 bytes, a temporary path (ending in a NUL), then the file's size and
-/// bytes.
-fn package(s: &[u8], size: u32) -> Option<(&[u8], (&[u8], bool))> {
+/// The file a packager object holds.
+struct Package<'a> {
+    label: &'a [u8],
+    file: &'a [u8],
+    /// The file is shorter than its size says.
+    short: bool,
+}
+
+/// The packager object in native data `s` whose declared size is `size`,
+/// read as ClamAV reads it: a type (2 bytes), the label, the file's path
+/// (both ending in a NUL), 8 bytes, a temporary path (ending in a NUL),
+/// then the file's size and bytes.
+fn package(s: &[u8], size: u32) -> Option<Package<'_>> {
     if (s.len() as u64) < u64::from(size) {
         return None;
     }
@@ -301,7 +308,11 @@ fn package(s: &[u8], size: u32) -> Option<(&[u8], (&[u8], bool))> {
     let start = a + 4;
     let end = start.saturating_add(n);
     let file = &s[start.min(s.len())..end.min(s.len())];
-    Some((&s[2..label_end - 1], (file, end > s.len())))
+    Some(Package {
+        label: &s[2..label_end - 1],
+        file,
+        short: end > s.len(),
+    })
 }
 
 #[cfg(test)]
