@@ -12,6 +12,7 @@ mod depth;
 mod hostile;
 mod ldb_diff;
 mod mail;
+mod mail_target;
 mod matcher;
 mod ole2;
 mod packages;
