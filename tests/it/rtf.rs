@@ -1,5 +1,6 @@
 //! RTF documents through the binary: the objects embedded in them (OLE1
-//! packager objects in `\objdata` hex or after `\bin`) are found and named,
+//! packager objects in `\objdata` hex or after `\bin`, a Word document) are
+//! found and named,
 //! as clamscan finds them; clam.exe.rtf from clamav-testfiles is found; a
 //! document of a million nested groups is read to its end.
 
@@ -111,6 +112,20 @@ fn objects_in_hex_and_after_bin_are_found_and_named() {
     assert_eq!(
         chains(&v, "Marker"),
         [json!(["marker.rtf", "object 1: note.txt"])]
+    );
+    // An embedded Word document goes on to the OLE2 reader: its macro is
+    // found under its module's name.
+    let ole2 = tmp.path().join("ole2.ndb");
+    std::fs::write(
+        &ole2,
+        format!("Macro:0:*:{}\n", hex(b"WARD-OLE2-TEST-MARKER")),
+    )
+    .unwrap();
+    let (code, v) = scan_json(&[&ole2], &dir.join("word.rtf"), &[]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        chains(&v, "Macro"),
+        [json!(["word.rtf", "object 1", "Macros/VBA/Module1"])]
     );
     // Object data outside an object is not one; nor is anything read with
     // archives off (as clamscan --scan-archive=no).
