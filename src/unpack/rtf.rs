@@ -17,6 +17,14 @@
 //! where `\object` was last seen, not a stack, so however deeply groups
 //! nest the memory stays the same. Decoding never makes more bytes than it
 //! reads; the caps that bind are the member size and the deadline.
+//!
+//! Where ClamAV (`libclamav/rtf.c`) finds less, ward finds more: ClamAV
+//! reads no `\bin` data; it knows `\object` and `\objdata` only with the
+//! delimiters Word writes (`\object` followed by another control word,
+//! `\objdata` by a space), ward with any; it takes the topic and item names
+//! of an OLE1 header for empty, ward reads their lengths; and it scans
+//! nothing of native data that is neither a compound file nor a packager
+//! object, which ward hands out.
 
 use std::ops::ControlFlow;
 
@@ -425,6 +433,15 @@ mod tests {
         // The flag ends with the group that set it.
         let doc = format!("{{\\rtf1{{\\object}}{{\\*\\objdata {}}}}}", hex(&obj));
         assert!(run(doc.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn any_delimiter_ends_the_object_words() {
+        let obj = hex(&ole1_object(b"Package", &package_native(b"a", b"x")));
+        for (object, objdata) in [("\\object ", "\\objdata\r\n"), ("\\object1", "\\objdata{}")] {
+            let doc = format!("{{\\rtf1{{{object}{{\\*{objdata}{obj}}}}}}}");
+            assert_eq!(run(doc.as_bytes()).len(), 1, "{doc}");
+        }
     }
 
     #[test]
