@@ -1,5 +1,5 @@
 //! File types by magic, for signatures that apply to one type only
-//! (ClamAV target types 1, 6 and 9).
+//! (ClamAV target types 1, 4, 6 and 9).
 
 use crate::sig::TargetType;
 
@@ -12,6 +12,8 @@ pub enum FileType {
     Elf,
     /// A Mach-O header (32/64-bit, either byte order) or a universal binary.
     MachO,
+    /// A file ClamAV types as mail (see [`super::mailtype`]).
+    Mail,
     /// Anything else.
     Other,
     /// The normalised view of a text file (never a file's own type).
@@ -54,7 +56,20 @@ impl FileType {
                 return FileType::Pe;
             }
         }
+        if super::mailtype::is_mail(data, true) {
+            return FileType::Mail;
+        }
         FileType::Other
+    }
+
+    /// [`FileType::detect`] as ClamAV types a file when it does not parse
+    /// mail (`--scan-mail=no`): then text is not mail by headers found past
+    /// its first KiB.
+    pub fn detect_unparsed_mail(data: &[u8]) -> FileType {
+        match FileType::detect(data) {
+            FileType::Mail if !super::mailtype::is_mail(data, false) => FileType::Other,
+            t => t,
+        }
     }
 
     /// Whether a signature for `target` applies to this file.
@@ -65,6 +80,7 @@ impl FileType {
             TargetType::Elf => self == FileType::Elf,
             TargetType::MachO => self == FileType::MachO,
             TargetType::Text => self == FileType::Text,
+            TargetType::Mail => self == FileType::Mail,
         }
     }
 }

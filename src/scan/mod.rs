@@ -15,6 +15,7 @@ pub(crate) mod filetype;
 pub mod input;
 mod layer;
 mod limits;
+mod mailtype;
 #[allow(unsafe_code)]
 pub(crate) mod mmap;
 mod source;
@@ -379,6 +380,13 @@ impl Scanner {
     /// `ctx` allow.
     fn scan_layer(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
         debug_assert_eq!(layer.depth as usize, ctx.stack.len());
+        // Not parsing mail, ClamAV types fewer text files as mail (for
+        // target type 4).
+        if !ctx.limits.scan_mail {
+            let _ = layer
+                .ftype
+                .set(filetype::FileType::detect_unparsed_mail(layer.bytes));
+        }
         let engine = Engine::new(&self.set.inner);
         let state = &mut self.scratch.state;
         let size = layer.bytes.len() as u64;

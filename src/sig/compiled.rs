@@ -140,6 +140,7 @@ impl Writer {
             TargetType::Elf => 6,
             TargetType::MachO => 9,
             TargetType::Text => 7,
+            TargetType::Mail => 4,
             _ => 0,
         });
         let (kind, a, b) = match s.offset {
@@ -258,6 +259,7 @@ impl Reader<'_> {
             6 => TargetType::Elf,
             9 => TargetType::MachO,
             7 => TargetType::Text,
+            4 => TargetType::Mail,
             t => return Err(bad(&format!("unknown target type {t}"))),
         };
         let (kind, a, b) = (self.u8()?, self.u64()?, self.u64()?);
@@ -389,8 +391,7 @@ mod tests {
 
     fn sample() -> Database {
         let mut db = Database::builtin();
-        let ndb =
-            "A:0:*:41424344{2-5}(aa|bbcc)!(01|02)*4?5a\nB:1:EOF-10,4:4d5a??90\nC:6:100:7f454c46\n";
+        let ndb = "A:0:*:41424344{2-5}(aa|bbcc)!(01|02)*4?5a\nB:1:EOF-10,4:4d5a??90\nC:6:100:7f454c46\nD:4:*:46726f6d3a\n";
         db.load_bytes(Format::Ndb, Path::new("s.ndb"), ndb.as_bytes())
             .unwrap();
         let hsb = format!("{}:*:H1:73\n{}:12:H2\n", "ab".repeat(32), "cd".repeat(20));

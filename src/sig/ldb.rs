@@ -272,6 +272,7 @@ fn parse_tdb(text: &str) -> Result<Tdb, LineError> {
                     1 => TargetType::Pe,
                     6 => TargetType::Elf,
                     9 => TargetType::MachO,
+                    4 => TargetType::Mail,
                     t => {
                         return Ok(Tdb::Unsupported(format!(
                             "target type {t} (needs a file-type normaliser) is not supported"

@@ -34,6 +34,9 @@ pub enum TargetType {
     Elf,
     /// 9: Mach-O binaries.
     MachO,
+    /// 4: mail, the raw bytes of a file ClamAV types as a message or an
+    /// mbox (never the parts decoded from it).
+    Mail,
     /// 7: normalised ASCII text, the view ClamAV makes of a text file
     /// (ASCII, UTF-8 or UTF-16): lower case, runs of white space as one
     /// space, control characters and bytes past ASCII dropped.

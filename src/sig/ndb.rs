@@ -73,6 +73,7 @@ pub fn parse_line(line: &str) -> Result<Parsed, LineError> {
         6 => TargetType::Elf,
         9 => TargetType::MachO,
         7 => TargetType::Text,
+        4 => TargetType::Mail,
         t @ 2..=14 => {
             return Ok(Parsed::Unsupported(format!(
                 "target type {t} (needs a file-type normaliser) is not supported"

@@ -18,6 +18,7 @@ mod mail;
 mod ole2;
 mod out;
 mod rpm;
+mod rtf;
 mod sevenz;
 #[allow(unsafe_code)]
 mod spill;
@@ -71,6 +72,8 @@ pub enum Kind {
     Szdd,
     /// An OLE2 compound file (Office 97–2003 documents, MSI packages).
     Ole2,
+    /// An RTF document, its embedded objects the members.
+    Rtf,
 }
 
 impl Kind {
@@ -95,6 +98,7 @@ impl Kind {
             Kind::BinHex => "BinHex",
             Kind::Szdd => "SZDD",
             Kind::Ole2 => "OLE2",
+            Kind::Rtf => "RTF",
         }
     }
 }
@@ -135,6 +139,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if ole2::is_ole2(data) {
         return Some(Kind::Ole2);
+    }
+    if rtf::is_rtf(data) {
+        return Some(Kind::Rtf);
     }
     if legacy::is_szdd(data) {
         return Some(Kind::Szdd);
@@ -275,6 +282,7 @@ pub fn unpack(
         Kind::BinHex => legacy::binhex(data, caps, scratch, visit),
         Kind::Szdd => legacy::szdd(data, caps, scratch, visit),
         Kind::Ole2 => ole2::unpack(data, caps, scratch, visit),
+        Kind::Rtf => rtf::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

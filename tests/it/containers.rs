@@ -439,6 +439,7 @@ fn clamav_testfiles_of_the_formats_ward_unpacks_are_found() {
         "clam.exe.szdd",
         "clam.ole.doc",
         "clam.ppt",
+        "clam.exe.rtf",
         "clam.tar.gz",
         "clam_cache_emax.tgz",
     ] {
