@@ -184,15 +184,30 @@ pub fn normalize(data: &[u8], out: &mut Vec<u8>) -> usize {
     let mut words = data.chunks_exact(8);
     for word in words.by_ref() {
         let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        // Most words of text are printable ASCII with single spaces: those
-        // go through eight at a time, lowered (see `plain_word`).
-        if let Some((lower, ends_in_space)) = plain_word(w, space) {
-            buf[n..n + 8].copy_from_slice(&lower.to_le_bytes());
-            n += 8;
-            space = ends_in_space;
+        // Most words of text are ASCII with nothing to drop: those go
+        // through eight at a time (see `ascii_word`), the rest a byte at a
+        // time.
+        let Some(AsciiWord {
+            view,
+            repeats,
+            ends_in_space,
+        }) = ascii_word(w, space)
+        else {
+            (n, space) = normalize_bytes(word, buf, n, space);
             continue;
+        };
+        if repeats == 0 {
+            buf[n..n + 8].copy_from_slice(&view.to_le_bytes());
+            n += 8;
+        } else {
+            // Without branches, as below: each byte is written, and kept
+            // unless it repeats a space.
+            for lane in 0..8 {
+                buf[n] = (view >> (8 * lane)) as u8;
+                n += 1 - ((repeats >> (8 * lane + 7)) & 1) as usize;
+            }
         }
-        (n, space) = normalize_bytes(word, buf, n, space);
+        space = ends_in_space;
     }
     (n, _) = normalize_bytes(words.remainder(), buf, n, space);
     n
@@ -214,12 +229,23 @@ fn normalize_bytes(bytes: &[u8], buf: &mut [u8], mut n: usize, mut space: bool) 
     (n, space)
 }
 
-/// Eight bytes (one per lane of `w`, first byte lowest) that the view keeps
-/// all of: each ASCII from a space up (DEL is kept, as `VIEW` has it), no two spaces side by side, and
-/// no space first when the view already ends in one. Then the word with
-/// `A`–`Z` lowered, and whether its last byte is a space; else `None`.
+/// Eight bytes of ASCII text in the view.
+struct AsciiWord {
+    /// The eight bytes (one per lane, first byte lowest) as the view has
+    /// them: `A`–`Z` lowered, white space a space.
+    view: u64,
+    /// A lane's high bit: a space that follows a space, which the view
+    /// drops.
+    repeats: u64,
+    /// Whether the last byte is a space.
+    ends_in_space: bool,
+}
+
+/// `w` as the view has it, when each of its bytes is white space or
+/// ASCII from `!` up (DEL is kept, as `VIEW` has it), so that none is
+/// dropped but repeated spaces; `space` when the view already ends in one.
 #[inline]
-fn plain_word(w: u64, space: bool) -> Option<(u64, bool)> {
+fn ascii_word(w: u64, space: bool) -> Option<AsciiWord> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = ONES * 0x80;
     if w & HIGH != 0 {
@@ -227,16 +253,21 @@ fn plain_word(w: u64, space: bool) -> Option<(u64, bool)> {
     }
     // Every lane is below 0x80 from here, so no sum below carries into the
     // next lane: a lane's high bit says whether it reached the threshold.
-    let at_least = |t: u64| w.wrapping_add(ONES * (0x80 - t)) & HIGH;
-    if at_least(0x20) != HIGH {
+    let at_least = |t: u8| w.wrapping_add(ONES * u64::from(0x80 - t)) & HIGH;
+    let white = (at_least(b'\t') & !at_least(b'\r' + 1)) | (at_least(b' ') & !at_least(b'!'));
+    if white | at_least(b'!') != HIGH {
         return None;
     }
-    let upper = at_least(b'A'.into()) & !at_least(u64::from(b'Z') + 1);
-    let spaces = !at_least(0x21) & HIGH;
-    if spaces & (spaces << 8) != 0 || (space && spaces & 0x80 != 0) {
-        return None;
-    }
-    Some((w | (upper >> 2), spaces >> 63 == 1))
+    let upper = at_least(b'A') & !at_least(b'Z' + 1);
+    // A white lane becomes a space: cleared, then 0x20 (its bit, moved).
+    let lanes = (white >> 7) * 0xff;
+    let view = ((w | (upper >> 2)) & !lanes) | (white >> 2);
+    let before = (white << 8) | (u64::from(space) << 7);
+    Some(AsciiWord {
+        view,
+        repeats: white & before,
+        ends_in_space: white >> 63 == 1,
+    })
 }
 
 #[cfg(test)]
