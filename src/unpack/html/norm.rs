@@ -876,3 +876,57 @@ fn decode_base64(text: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn views(html: &[u8]) -> Views {
+        let mut v = Views::default();
+        normalize(html, true, &mut v);
+        v
+    }
+
+    #[test]
+    fn as_clamav_writes_them() {
+        // Both views as clamscan 1.4 leaves them in its temporary directory.
+        let v = views(
+            b"<html><body>Hello World <b>Evil</b>  THING\n here bad &amp; <!-- x -->stuff  Now \
+              <IMG  SRC=x> seven SIG<script>var zz='abc'</script></body></html>\n",
+        );
+        assert_eq!(
+            v.nocomment,
+            b"<html><body>hello world <b>evil</b>thing here bad & stuff now <img src=x>seven sig\
+              <script>varzz=\"abc\"</script></body></html>"
+        );
+        assert_eq!(
+            v.notags,
+            b" hello world evil thing here bad stuff now x seven sig "
+        );
+    }
+
+    #[test]
+    fn references_and_uris() {
+        let v = views(
+            b"<p a='X Y'>&#x41;&#66;&euro;&bogus;&lt</p><a href=\"data:text/plain;base64,aGk=\">",
+        );
+        assert_eq!(
+            v.nocomment,
+            b"<p a=\"x y\">ab&#x20ac;&bogus;&lt</p><a href=\"data\">"
+        );
+        assert_eq!(v.data, vec![b"hi".to_vec()]);
+        // `%4>` takes the `>` as its second digit, and the file ends
+        // before the escape is written.
+        let v = views(b"<img src=data:,a%41b%4>");
+        assert_eq!(v.data, vec![b"aAb".to_vec()]);
+    }
+
+    #[test]
+    fn chunks_are_cut_after_white_space() {
+        let mut html = b"<b>".to_vec();
+        html.extend(std::iter::repeat_n(b'x', CHUNK - 10));
+        html.extend_from_slice(b" yyyyyyyyyyyyyyyyyyyy");
+        assert_eq!(chunk_end(&html, 0), CHUNK - 10 + 4);
+        assert_eq!(chunk_end(&html[..5], 0), 5);
+    }
+}
