@@ -482,19 +482,29 @@ impl<'v> Norm<'v> {
         self.next = State::TagArgVal;
     }
 
-    /// Record the attribute read (if it has a name) with `value`.
+    /// Record the attribute read (if it has a name) without a value.
     fn add_arg(&mut self, value: Option<Vec<u8>>) {
         if !self.tag_arg.is_empty() {
-            self.args.push((std::mem::take(&mut self.tag_arg), value));
+            self.keep_arg(value);
         }
         self.tag_arg.clear();
+    }
+
+    /// Keep the attribute read with `value` if a view is to show it (the
+    /// first `href` or `src` of a tag): a tag of a million attributes holds
+    /// no more than two.
+    fn keep_arg(&mut self, value: Option<Vec<u8>>) {
+        let name = std::mem::take(&mut self.tag_arg);
+        let shown = matches!(&name[..], b"href" | b"src");
+        if shown && !self.args.iter().any(|(n, _)| *n == name) {
+            self.args.push((name, value));
+        }
     }
 
     /// The attribute value ends here.
     fn end_value(&mut self) {
         let value = self.tag_val.clone();
-        self.args
-            .push((std::mem::take(&mut self.tag_arg), Some(value)));
+        self.keep_arg(Some(value));
         self.state = State::SkipWs;
         self.next = State::TagArg;
     }
