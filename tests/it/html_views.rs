@@ -458,3 +458,33 @@ fn hostile_html_is_normalised_in_one_pass() {
         );
     }
 }
+
+/// Logical signatures of target type 3 load and match the views as in
+/// clamscan; one whose subsignature wants upper case (which no view keeps)
+/// matches in neither.
+#[test]
+fn logical_signatures_of_target_type_3_agree_with_clamscan() {
+    require("clamscan", "--version", "clamav");
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let page = b"<html><body>Evil  THING <b>x</b> bad stuff\nNOW</body></html>\n";
+    std::fs::write(files.join("early.html"), page).unwrap();
+    let mut late = b"notes ".repeat(300);
+    late.extend_from_slice(page);
+    std::fs::write(files.join("late.html"), late).unwrap();
+    let db = dir.path().join("h.ldb");
+    let line = |name: &str, a: &[u8], b: &[u8]| {
+        format!("{name};Engine:51-255,Target:3;0&1;{};{}\n", hex(a), hex(b))
+    };
+    std::fs::write(
+        &db,
+        line("L3.Html", b"evil thing", b"stuff now") + &line("L3.Miss", b"Evil", b"stuff now"),
+    )
+    .unwrap();
+    let want: Hits = ["early.html", "late.html"]
+        .map(|f| (f.to_owned(), "L3.Html".to_owned()))
+        .into();
+    assert_eq!(clamscan(&db, &files), want);
+    assert_eq!(ward_scan(&db, &files), want);
+}
