@@ -1,5 +1,6 @@
 //! File types by magic, for signatures that apply to one type only
-//! (ClamAV target types 1, 4, 6 and 9).
+//! (ClamAV target types 1, 4, 6 and 9), and for the normalised views of text
+//! and HTML (types 7 and 3).
 
 use crate::sig::TargetType;
 
@@ -18,6 +19,8 @@ pub enum FileType {
     Other,
     /// The normalised view of a text file (never a file's own type).
     Text,
+    /// A normalised view of an HTML file (never a file's own type).
+    Html,
 }
 
 impl FileType {
@@ -81,6 +84,7 @@ impl FileType {
             TargetType::MachO => self == FileType::MachO,
             TargetType::Text => self == FileType::Text,
             TargetType::Mail => self == FileType::Mail,
+            TargetType::Html => self == FileType::Html,
         }
     }
 }

@@ -27,7 +27,7 @@ pub(crate) struct Layer<'a> {
     pub whole: bool,
     /// How deep in containers: 0 for a file itself.
     pub depth: u32,
-    /// A normalised text view: never unpacked or viewed again.
+    /// A normalised view: never unpacked or viewed again.
     pub normalized: bool,
     /// The sparse view `bytes` come from, to map offsets back to the file's.
     view: Option<&'a View>,
@@ -47,12 +47,13 @@ impl<'a> Layer<'a> {
         }
     }
 
-    /// The normalised text view of a layer `depth - 1` deep (see
-    /// [`crate::unpack::text`]): only signatures for any file or for
-    /// normalised text match it, and no digest applies.
-    pub fn normalized(bytes: &'a [u8], depth: u32) -> Layer<'a> {
+    /// A normalised view of a layer `depth - 1` deep, of `ftype`
+    /// [`FileType::Text`] (see [`crate::unpack::text`]) or
+    /// [`FileType::Html`] (see [`crate::unpack::html`]): only signatures
+    /// for any file or for that view match it, and no digest applies.
+    pub fn normalized(bytes: &'a [u8], depth: u32, ftype: FileType) -> Layer<'a> {
         Layer {
-            ftype: OnceLock::from(FileType::Text),
+            ftype: OnceLock::from(ftype),
             whole: false,
             normalized: true,
             ..Layer::member(bytes, depth)

@@ -39,6 +39,7 @@ use budget::Budget;
 use ctx::ScanCtx;
 pub use engine::SPLIT_PIECE;
 use engine::{Engine, FileState};
+use filetype::FileType;
 use input::{OpenOutcome, SpecialKind};
 use layer::Layer;
 pub use limits::{Limit, Limits};
@@ -233,6 +234,8 @@ struct Scratch {
     members: Vec<unpack::Scratch>,
     /// The normalised text view being matched (views are never nested).
     text: Vec<u8>,
+    /// The HTML views being matched.
+    html: unpack::html::Views,
 }
 
 /// ClamAV's name for a zip whose entries overlap (a zip bomb's construction).
@@ -244,6 +247,14 @@ const KEEP_BUFFER: usize = 64 << 20;
 /// How the normalised view of a text file is named in a match's container
 /// chain.
 pub const TEXT_VIEW: &[u8] = b"normalized text";
+
+/// How the view of an HTML file without its comments is named in a match's
+/// container chain (ClamAV's `nocomment.html`).
+pub const HTML_NOCOMMENT_VIEW: &[u8] = b"html (no comments)";
+
+/// How the text of an HTML file without its tags is named in a match's
+/// container chain (ClamAV's `notags.html`).
+pub const HTML_NOTAGS_VIEW: &[u8] = b"html (no tags)";
 
 /// The most members of a zip one task scans in a row. rayon splits a range
 /// into a few long runs and splits a run again only while no thread has
@@ -267,6 +278,7 @@ impl Scanner {
             scratch: Scratch {
                 members: Vec::new(),
                 text: Vec::new(),
+                html: unpack::html::Views::default(),
                 buf: Vec::new(),
                 state: FileState::new(set.inner.sigs.len()),
             },
@@ -424,48 +436,116 @@ impl Scanner {
         match kind {
             Some(unpack::Kind::Mail) if !limits.scan_mail => {}
             Some(kind) => self.scan_members(ctx, layer, kind),
-            None if limits.scan_html && layer.whole => self.scan_text_view(ctx, layer),
+            None if limits.scan_html && layer.whole => self.scan_views(ctx, layer),
             None => {}
         }
     }
 
-    /// If `layer` is text, match its normalised view as a layer one level
-    /// down, named [`TEXT_VIEW`] (see [`unpack::text`]).
-    fn scan_text_view(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
-        let n = layer.bytes.len();
-        if n == 0 || n > unpack::text::MAX_NORMALIZE {
+    /// If `layer` is text, match its normalised views, each as a layer one
+    /// level down: the HTML views when it is HTML (ClamAV then makes no text
+    /// view), else the text view.
+    fn scan_views(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        use unpack::text::TextKind;
+        let bytes = layer.bytes;
+        // The HTML views have the larger limit: past it, there is no view.
+        if bytes.is_empty() || bytes.len() > unpack::html::MAX_NORMALIZE {
             return;
         }
-        if unpack::text::text_kind(layer.bytes).is_none() {
+        let html = match unpack::text::text_kind(bytes) {
+            None => return,
+            // As ClamAV: a plain ASCII file is HTML by a tag anywhere, other
+            // text by a tag in its first KiB (UTF-16 HTML is not looked for).
+            Some(TextKind::Ascii) => unpack::html::has_tag(bytes),
+            Some(TextKind::Utf8) => {
+                unpack::html::has_tag(&bytes[..bytes.len().min(unpack::html::HEAD)])
+            }
+            Some(TextKind::Utf16) => false,
+        };
+        match html {
+            true => self.scan_html_views(ctx, layer),
+            false => self.scan_text_view(ctx, layer),
+        }
+    }
+
+    /// Match the normalised view of a text file, named [`TEXT_VIEW`] (see
+    /// [`unpack::text`]).
+    fn scan_text_view(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        if layer.bytes.len() > unpack::text::MAX_NORMALIZE {
             return;
         }
         let mut text = std::mem::take(&mut self.scratch.text);
         let len = unpack::text::normalize(layer.bytes, &mut text);
         if len > 0 {
             let before = ctx.found.len();
-            ctx.stack.push(TEXT_VIEW.to_vec());
-            self.scan_layer(ctx, &Layer::normalized(&text[..len], layer.depth + 1));
-            ctx.stack.pop();
-            // A signature the raw text matched already is not named again
-            // for its view.
-            let (raw, view) = ctx.found.split_at(before);
-            let again: Vec<bool> = view
-                .iter()
-                .map(|v| {
-                    raw.iter()
-                        .any(|r| r.name == v.name && r.container == ctx.stack)
-                })
-                .collect();
-            let mut k = 0;
-            ctx.found.retain(|_| {
-                k += 1;
-                k <= before || !again[k - 1 - before]
-            });
+            self.scan_view(ctx, layer, TEXT_VIEW, &text[..len], FileType::Text);
+            drop_repeats(ctx, before);
         }
         if text.capacity() > KEEP_BUFFER {
             text = Vec::new();
         }
         self.scratch.text = text;
+    }
+
+    /// Match the views of an HTML file, named [`HTML_NOCOMMENT_VIEW`] and
+    /// [`HTML_NOTAGS_VIEW`], and scan the payload of each of its `data:`
+    /// URIs as a member named `data: URI <n>` (see [`unpack::html`]).
+    fn scan_html_views(&mut self, ctx: &mut ScanCtx, layer: &Layer) {
+        let n = layer.bytes.len();
+        if n > unpack::html::MAX_NORMALIZE {
+            return;
+        }
+        let mut views = std::mem::take(&mut self.scratch.html);
+        unpack::html::normalize(layer.bytes, n <= unpack::html::MAX_NOTAGS, &mut views);
+        let before = ctx.found.len();
+        for (name, bytes) in [
+            (HTML_NOCOMMENT_VIEW, &views.nocomment),
+            (HTML_NOTAGS_VIEW, &views.notags),
+        ] {
+            if !bytes.is_empty() && !ctx.done(self.opts.all_matches) {
+                self.scan_view(ctx, layer, name, bytes, FileType::Html);
+            }
+        }
+        drop_repeats(ctx, before);
+        if !views.data.is_empty() && layer.depth >= ctx.limits.max_recursion {
+            ctx.hit(Limit::MaxRecursion);
+        } else {
+            let (_, cap_limit) = ctx.member_cap();
+            for (k, data) in views.data.iter().enumerate() {
+                if ctx.done(self.opts.all_matches) {
+                    break;
+                }
+                let name = format!("data: URI {}", k + 1);
+                let found = unpack::Found::Member {
+                    name: name.as_bytes(),
+                    data,
+                    cut: None,
+                };
+                // ClamAV hands each payload to its mail reader.
+                let flow = self.take_member(ctx, layer, unpack::Kind::Mail, cap_limit, found);
+                if flow.is_break() {
+                    break;
+                }
+            }
+        }
+        if views.capacity() > KEEP_BUFFER {
+            views = unpack::html::Views::default();
+        }
+        self.scratch.html = views;
+    }
+
+    /// Match `bytes`, a view of `layer` of type `ftype`, as a layer one level
+    /// down named `name`.
+    fn scan_view(
+        &mut self,
+        ctx: &mut ScanCtx,
+        layer: &Layer,
+        name: &[u8],
+        bytes: &[u8],
+        ftype: FileType,
+    ) {
+        ctx.stack.push(name.to_vec());
+        self.scan_layer(ctx, &Layer::normalized(bytes, layer.depth + 1, ftype));
+        ctx.stack.pop();
     }
 
     /// Scan the members of `layer`, a container of `kind` (see
@@ -670,6 +750,7 @@ impl Scanner {
             scratch: Scratch {
                 members: Vec::new(),
                 text: Vec::new(),
+                html: unpack::html::Views::default(),
                 buf: Vec::new(),
                 state: FileState::new(self.set.inner.sigs.len()),
             },
@@ -820,6 +901,23 @@ fn side_by_side(
 /// pieces of [`SPLIT_PIECE`] in parallel: one large file would otherwise keep
 /// one thread busy while the others have finished.
 pub const SPLIT_FROM: usize = 4 << 20;
+
+/// Of the matches from `before` on (found in views of the layer whose
+/// container chain is `ctx.stack`), drop those of a signature the layer
+/// itself or an earlier view already matched.
+fn drop_repeats(ctx: &mut ScanCtx, before: usize) {
+    let stack = &ctx.stack;
+    let mut seen: HashSet<Arc<str>> = ctx.found[..before]
+        .iter()
+        .filter(|m| &m.container == stack)
+        .map(|m| m.name.clone())
+        .collect();
+    let mut k = 0;
+    ctx.found.retain(|m| {
+        k += 1;
+        k <= before || seen.insert(m.name.clone())
+    });
+}
 
 /// Keep the first match of each name (several signatures may carry one name).
 fn dedup_names(out: &mut Vec<Match>) {

@@ -141,6 +141,7 @@ impl Writer {
             TargetType::MachO => 9,
             TargetType::Text => 7,
             TargetType::Mail => 4,
+            TargetType::Html => 3,
             _ => 0,
         });
         let (kind, a, b) = match s.offset {
@@ -260,6 +261,7 @@ impl Reader<'_> {
             9 => TargetType::MachO,
             7 => TargetType::Text,
             4 => TargetType::Mail,
+            3 => TargetType::Html,
             t => return Err(bad(&format!("unknown target type {t}"))),
         };
         let (kind, a, b) = (self.u8()?, self.u64()?, self.u64()?);

@@ -273,6 +273,7 @@ fn parse_tdb(text: &str) -> Result<Tdb, LineError> {
                     6 => TargetType::Elf,
                     9 => TargetType::MachO,
                     4 => TargetType::Mail,
+                    3 => TargetType::Html,
                     t => {
                         return Ok(Tdb::Unsupported(format!(
                             "target type {t} (needs a file-type normaliser) is not supported"
@@ -640,7 +641,7 @@ mod tests {
             ("P;Target:0;0&1;41424344;0/abc/i", "PCRE"),
             ("E;EntryPoint:0-10;0;41424344", "EntryPoint"),
             ("U;Foo:1;0;41424344", "unknown target description key"),
-            ("T;Target:3;0;41424344", "target type 3"),
+            ("T;Target:5;0;41424344", "target type 5"),
             ("O;Target:0;0;EP+0:41424344", "offset"),
             ("B;Target:0;0&1;41424344;0(>>2#hb2#=0)", "byte-compare"),
             ("M;Target:0;0&1;41424344;${1-2}12$", "macro"),

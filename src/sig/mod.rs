@@ -37,6 +37,9 @@ pub enum TargetType {
     /// 4: mail, the raw bytes of a file ClamAV types as a message or an
     /// mbox (never the parts decoded from it).
     Mail,
+    /// 3: HTML, as ClamAV's HTML normaliser gives it: the markup without
+    /// comments, and the text without tags.
+    Html,
     /// 7: normalised ASCII text, the view ClamAV makes of a text file
     /// (ASCII, UTF-8 or UTF-16): lower case, runs of white space as one
     /// space, control characters and bytes past ASCII dropped.
@@ -729,7 +732,7 @@ mod tests {
         db.load_bytes(
             Format::Ndb,
             Path::new("w.ndb"),
-            b"a:0:EP+0:41424344\nb:3:*:41424344\nc:0:*:41424344:9999\n",
+            b"a:0:EP+0:41424344\nb:5:*:41424344\nc:0:*:41424344:9999\n",
         )
         .unwrap();
         assert_eq!((db.body.len(), db.warnings.len()), (0, 2));

@@ -72,6 +72,7 @@ pub fn parse_line(line: &str) -> Result<Parsed, LineError> {
         1 => TargetType::Pe,
         6 => TargetType::Elf,
         9 => TargetType::MachO,
+        3 => TargetType::Html,
         7 => TargetType::Text,
         4 => TargetType::Mail,
         t @ 2..=14 => {

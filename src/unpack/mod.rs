@@ -13,6 +13,7 @@ mod ar;
 mod bytes;
 mod cab;
 mod cpio;
+pub mod html;
 mod legacy;
 mod mail;
 mod ole2;

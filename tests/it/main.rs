@@ -10,6 +10,7 @@ mod containers;
 mod daemon;
 mod depth;
 mod hostile;
+mod html_views;
 mod ldb_diff;
 mod mail;
 mod mail_target;
