@@ -17,6 +17,7 @@ mod legacy;
 mod mail;
 mod ole2;
 mod out;
+mod pdf;
 mod rpm;
 mod sevenz;
 #[allow(unsafe_code)]
@@ -71,6 +72,8 @@ pub enum Kind {
     Szdd,
     /// An OLE2 compound file (Office 97–2003 documents, MSI packages).
     Ole2,
+    /// A PDF document.
+    Pdf,
 }
 
 impl Kind {
@@ -95,6 +98,7 @@ impl Kind {
             Kind::BinHex => "BinHex",
             Kind::Szdd => "SZDD",
             Kind::Ole2 => "OLE2",
+            Kind::Pdf => "PDF",
         }
     }
 }
@@ -145,6 +149,7 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     if tar::is_tar(data) {
         return Some(Kind::Tar);
     }
+
     // Before zip: a zip's end record in a mail's unencoded part would
     // otherwise take the whole message for a zip.
     if mail::is_mail(data) {
@@ -152,6 +157,12 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if legacy::is_binhex(data) {
         return Some(Kind::BinHex);
+    }
+    // `%PDF-` may be anywhere in the first 1024 bytes: after the formats
+    // known by their first bytes (a tar whose first member is a PDF, mail
+    // that quotes one), before zip (a PDF may carry a zip's end record).
+    if pdf::is_pdf(data) {
+        return Some(Kind::Pdf);
     }
     if zip::is_zip(data) {
         return Some(Kind::Zip);
@@ -275,6 +286,7 @@ pub fn unpack(
         Kind::BinHex => legacy::binhex(data, caps, scratch, visit),
         Kind::Szdd => legacy::szdd(data, caps, scratch, visit),
         Kind::Ole2 => ole2::unpack(data, caps, scratch, visit),
+        Kind::Pdf => pdf::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }
