@@ -15,6 +15,7 @@ mod mail;
 mod matcher;
 mod ole2;
 mod packages;
+mod pdf;
 mod prop;
 mod quarantine;
 mod reference;
