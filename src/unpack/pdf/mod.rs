@@ -64,10 +64,18 @@ struct Object {
     truncated: bool,
 }
 
-/// An object inside an object stream: which one, and its text there.
+/// An object stream, decoded: the object holding it, its bytes (and why
+/// some are missing), and the objects packed in it.
+struct Held {
+    object: usize,
+    bytes: Vec<u8>,
+    cut: Option<Cut>,
+    packed: Vec<Packed>,
+}
+
+/// An object inside an object stream: its number, and its text there.
 struct Packed {
     id: u32,
-    holder: usize,
     text: std::ops::Range<usize>,
 }
 
@@ -79,15 +87,80 @@ pub(super) fn unpack(
 ) -> ControlFlow<()> {
     let start = memmem::find(&data[..data.len().min(HEADER_WITHIN)], b"%PDF-").unwrap_or(0);
     let data = &data[start..];
-    let (mut objects, mut broken) = scan(data, caps);
+    let (mut objects, too_many) = scan(data, caps);
     if encrypted(data, &objects) {
         visit(Found::Encrypted { name: b"/Encrypt" })?;
     }
-    let index: FxHashMap<u32, usize> = objects.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
-    fix_lengths(data, &mut objects, &index);
-    // Object streams, decoded and held: (object index, bytes).
-    let mut held: Vec<(usize, Vec<u8>, Option<Cut>)> = Vec::new();
-    let mut packed: Vec<Packed> = Vec::new();
+    fix_lengths(data, &mut objects);
+    let Some(held) = object_streams(data, &objects, caps, scratch) else {
+        return visit(Found::out_of_time(b""));
+    };
+    let names = file_names(data, &objects, &held);
+    members(data, &objects, &held, &names, caps, scratch, visit)?;
+    if too_many || objects.iter().any(|o| o.truncated) {
+        return visit(Found::Broken);
+    }
+    ControlFlow::Continue(())
+}
+
+/// Hand out each object's members, in file order: its script, its stream
+/// (an object stream as it was decoded, then the scripts of the objects in
+/// it).
+fn members(
+    data: &[u8],
+    objects: &[Object],
+    held: &[Held],
+    names: &FxHashMap<u32, Vec<u8>>,
+    caps: &Caps,
+    scratch: &mut Scratch,
+    visit: &mut dyn FnMut(Found<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let mut held = held.iter().peekable();
+    for (i, o) in objects.iter().enumerate() {
+        let mut name = format!("obj {} {}", o.id, o.generation).into_bytes();
+        if caps.expired() {
+            return visit(Found::out_of_time(&name));
+        }
+        script(&data[o.dict.clone()], &name, visit)?;
+        if o.stream.is_none() {
+            continue;
+        }
+        if let Some(file) = names.get(&o.id) {
+            name.extend_from_slice(b": ");
+            name.extend_from_slice(file);
+        }
+        let Some(h) = held.next_if(|h| h.object == i) else {
+            let (bytes, cut) = decode(data, o, caps, scratch);
+            visit(Found::Member {
+                name: &name,
+                data: bytes,
+                cut,
+            })?;
+            continue;
+        };
+        visit(Found::Member {
+            name: &name,
+            data: &h.bytes,
+            cut: h.cut,
+        })?;
+        for p in &h.packed {
+            let id = format!("obj {} 0", p.id).into_bytes();
+            script(&h.bytes[p.text.clone()], &id, visit)?;
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// The object streams among `objects`, decoded (at most
+/// [`MAX_OBJSTM_BYTES`] of them in all), in file order; `None` when the
+/// deadline passes.
+fn object_streams(
+    data: &[u8],
+    objects: &[Object],
+    caps: &Caps,
+    scratch: &mut Scratch,
+) -> Option<Vec<Held>> {
+    let mut held = Vec::new();
     let mut budget = MAX_OBJSTM_BYTES;
     for (i, o) in objects.iter().enumerate() {
         let dict = &data[o.dict.clone()];
@@ -95,7 +168,7 @@ pub(super) fn unpack(
             continue;
         }
         if caps.expired() {
-            return visit(Found::out_of_time(b""));
+            return None;
         }
         let small = Caps {
             member: caps.member.min(budget),
@@ -104,51 +177,15 @@ pub(super) fn unpack(
         let (bytes, cut) = decode(data, o, &small, scratch);
         budget -= bytes.len() as u64;
         let bytes = bytes.to_vec();
-        packed.extend(inside(dict, &bytes, held.len()));
-        held.push((i, bytes, cut));
-    }
-    let names = file_names(data, &objects, &packed, &held);
-    let mut stm = 0;
-    for (i, o) in objects.iter().enumerate() {
-        let mut name = format!("obj {} {}", o.id, o.generation).into_bytes();
-        if caps.expired() {
-            return visit(Found::out_of_time(&name));
-        }
-        let dict = &data[o.dict.clone()];
-        script(dict, &name, visit)?;
-        if o.stream.is_none() {
-            continue;
-        }
-        broken |= o.truncated;
-        if let Some(file) = names.get(&o.id) {
-            name.extend_from_slice(b": ");
-            name.extend_from_slice(file);
-        }
-        if stm < held.len() && held[stm].0 == i {
-            let (_, bytes, cut) = &held[stm];
-            visit(Found::Member {
-                name: &name,
-                data: bytes,
-                cut: *cut,
-            })?;
-            for p in packed.iter().filter(|p| p.holder == stm) {
-                let text = &held[stm].1[p.text.clone()];
-                script(text, format!("obj {} 0", p.id).as_bytes(), visit)?;
-            }
-            stm += 1;
-            continue;
-        }
-        let (bytes, cut) = decode(data, o, caps, scratch);
-        visit(Found::Member {
-            name: &name,
-            data: bytes,
+        let packed = inside(dict, &bytes);
+        held.push(Held {
+            object: i,
+            bytes,
             cut,
-        })?;
+            packed,
+        });
     }
-    if broken {
-        return visit(Found::Broken);
-    }
-    ControlFlow::Continue(())
+    Some(held)
 }
 
 /// Every object in `data`, in file order, found by its `N G obj` marker;
@@ -296,7 +333,9 @@ fn searched(data: &[u8], s: usize) -> (std::ops::Range<usize>, bool) {
 
 /// Streams whose `/Length` is a reference: where the object it points at is
 /// an integer that fits, the stream is that long.
-fn fix_lengths(data: &[u8], objects: &mut [Object], index: &FxHashMap<u32, usize>) {
+fn fix_lengths(data: &[u8], objects: &mut [Object]) {
+    // The last definition of a number wins, as in an updated document.
+    let index: FxHashMap<u32, usize> = objects.iter().enumerate().map(|(i, o)| (o.id, i)).collect();
     for i in 0..objects.len() {
         let Some(stream) = objects[i].stream.clone() else {
             continue;
@@ -380,9 +419,9 @@ fn decode<'s>(
 }
 
 /// The objects packed in an object stream (its dictionary `dict`, its
-/// decoded bytes `s`, held as number `holder`): `/N` pairs of object number
+/// decoded bytes `s`): `/N` pairs of object number
 /// and offset (from `/First`), each object's text running to the next one.
-fn inside(dict: &[u8], s: &[u8], holder: usize) -> Vec<Packed> {
+fn inside(dict: &[u8], s: &[u8]) -> Vec<Packed> {
     let n = value(dict, b"/N").and_then(direct_int).unwrap_or(0);
     let first = value(dict, b"/First").and_then(direct_int);
     let Some(first) = first
@@ -412,29 +451,23 @@ fn inside(dict: &[u8], s: &[u8], holder: usize) -> Vec<Packed> {
     let mut out = Vec::with_capacity(pairs.len());
     for (k, &(id, at)) in pairs.iter().enumerate() {
         let end = pairs.get(k + 1).map_or(s.len(), |p| p.1).max(at);
-        out.push(Packed {
-            id,
-            holder,
-            text: at..end,
-        });
+        out.push(Packed { id, text: at..end });
     }
     out
 }
 
 /// The names of embedded files: for each stream a file specification's
 /// `/EF` dictionary points at, the specification's `/UF` or `/F` string.
-fn file_names(
-    data: &[u8],
-    objects: &[Object],
-    packed: &[Packed],
-    held: &[(usize, Vec<u8>, Option<Cut>)],
-) -> FxHashMap<u32, Vec<u8>> {
+fn file_names(data: &[u8], objects: &[Object], held: &[Held]) -> FxHashMap<u32, Vec<u8>> {
     let mut out = FxHashMap::default();
     let dicts = objects
         .iter()
         .filter(|o| o.stream.is_none())
         .map(|o| &data[o.dict.clone()])
-        .chain(packed.iter().map(|p| &held[p.holder].1[p.text.clone()]));
+        .chain(
+            held.iter()
+                .flat_map(|h| h.packed.iter().map(|p| &h.bytes[p.text.clone()])),
+        );
     for dict in dicts {
         let Some(ef) = value(dict, b"/EF") else {
             continue;
