@@ -92,15 +92,22 @@ trait Step {
     fn finish(&mut self, out: &mut Vec<u8>);
 }
 
-/// A [`Step`] decoder as a reader over another reader.
+/// A [`Step`] decoder as a reader over another reader. Input is fed only
+/// while less than [`PENDING`] bytes of output wait, so one read never
+/// holds more than that and one code's worth (LZW's longest is 4 KiB).
 struct Bytewise<'a, S> {
     inner: Box<dyn Read + 'a>,
     step: S,
     input: Vec<u8>,
+    /// Input bytes fed so far, of `filled` read.
+    fed: usize,
+    filled: usize,
     out: Vec<u8>,
     at: usize,
     done: bool,
 }
+
+const PENDING: usize = 64 << 10;
 
 impl<'a, S: Step> Bytewise<'a, S> {
     fn new(inner: Box<dyn Read + 'a>, step: S) -> Self {
@@ -108,33 +115,48 @@ impl<'a, S: Step> Bytewise<'a, S> {
             inner,
             step,
             input: vec![0; 8 << 10],
+            fed: 0,
+            filled: 0,
             out: Vec::new(),
             at: 0,
             done: false,
         }
     }
-}
 
-impl<S: Step> Read for Bytewise<'_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.out.len() {
+    /// Decode more into `out` (emptied first); false at the end.
+    fn refill(&mut self) -> io::Result<bool> {
+        self.out.clear();
+        self.at = 0;
+        while self.out.len() < PENDING {
             if self.done {
-                return Ok(0);
+                return Ok(!self.out.is_empty());
             }
-            self.out.clear();
-            self.at = 0;
-            let n = self.inner.read(&mut self.input)?;
-            if n == 0 {
-                self.step.finish(&mut self.out);
-                self.done = true;
-                continue;
+            if self.fed == self.filled {
+                self.filled = self.inner.read(&mut self.input)?;
+                self.fed = 0;
+                if self.filled == 0 {
+                    self.step.finish(&mut self.out);
+                    self.done = true;
+                    continue;
+                }
             }
-            for &b in &self.input[..n] {
+            while self.fed < self.filled && self.out.len() < PENDING {
+                let b = self.input[self.fed];
+                self.fed += 1;
                 if !self.step.feed(b, &mut self.out) {
                     self.done = true;
                     break;
                 }
             }
+        }
+        Ok(true)
+    }
+}
+
+impl<S: Step> Read for Bytewise<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.out.len() && !self.refill()? {
+            return Ok(0);
         }
         let n = buf.len().min(self.out.len() - self.at);
         buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
@@ -392,6 +414,24 @@ mod tests {
         // The PDF specification's LZW example: 45 45 45 45 45 65 45 45 45 66.
         let lzw = [0x80, 0x0b, 0x60, 0x50, 0x22, 0x0c, 0x0c, 0x85, 0x01];
         assert_eq!(decode(&lzw, &[Filter::Lzw]), b"-----A---B");
+    }
+
+    #[test]
+    fn a_run_length_bomb_is_read_a_piece_at_a_time() {
+        // 1 MiB of input, 64 MiB of output: no read holds more than a piece.
+        let input = b"\x81x".repeat(512 << 10);
+        let mut r = chain(&input, &[Filter::RunLength], true);
+        let mut buf = vec![0; 1 << 20];
+        let (mut total, mut most) = (0, 0);
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            (total, most) = (total + n, most.max(n));
+        }
+        assert_eq!(total, 64 << 20);
+        assert!(most <= PENDING + 128, "{most}");
     }
 
     #[test]
