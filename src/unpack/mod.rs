@@ -160,8 +160,9 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     // `%PDF-` may be anywhere in the first 1024 bytes: after the formats
     // known by their first bytes (a tar whose first member is a PDF, mail
-    // that quotes one), before zip (a PDF may carry a zip's end record).
-    if pdf::is_pdf(data) {
+    // that quotes one), before zip (a PDF may carry a zip's end record),
+    // but not for a zip that starts with a stored PDF.
+    if pdf::is_pdf(data) && !(data.starts_with(b"PK\x03\x04") && zip::is_zip(data)) {
         return Some(Kind::Pdf);
     }
     if zip::is_zip(data) {

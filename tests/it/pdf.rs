@@ -89,6 +89,14 @@ fn every_filter_and_layout_is_decoded_and_named() {
         )),
         "{v}"
     );
+    // A zip that starts with a stored PDF is a zip, its PDF one level down.
+    let (_, v) = scan("pdf-in.zip", &[]);
+    for m in [
+        (eicar.to_owned(), json!(["pdf-in.zip", "a.pdf", "obj 4 0"])),
+        ("Marker".to_owned(), json!(["pdf-in.zip", "b.txt"])),
+    ] {
+        assert!(matches(&v).contains(&m), "{m:?}: {v}");
+    }
     // Past 512, 1024 and 2048 codes, and a cleared table.
     let (code, v) = scan("lzw-long.pdf", &[]);
     assert_eq!(code, Some(1), "{v}");
