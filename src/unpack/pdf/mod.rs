@@ -6,8 +6,9 @@
 //!   specification's `/EF` points at) `obj N G: NAME`, by the
 //!   specification's `/UF` or `/F`;
 //! - an object stream (`/Type /ObjStm`) is a member, and the objects inside
-//!   it are read too: they name embedded files, give stream lengths, and
-//!   carry scripts;
+//!   it are read too: they name embedded files and carry scripts (a
+//!   `/Length` pointing into one is not looked up: such a stream ends at its
+//!   first `endstream`);
 //! - a JavaScript action's script given as a string (`/JS (...)`, in any
 //!   object, in an object stream or not) is a member `obj N G /JS`, decoded
 //!   from its string syntax.
