@@ -18,6 +18,7 @@ mod legacy;
 mod mail;
 mod ole2;
 mod out;
+mod pdf;
 mod rpm;
 mod rtf;
 mod sevenz;
@@ -75,6 +76,8 @@ pub enum Kind {
     Ole2,
     /// An RTF document, its embedded objects the members.
     Rtf,
+    /// A PDF document.
+    Pdf,
 }
 
 impl Kind {
@@ -100,6 +103,7 @@ impl Kind {
             Kind::Szdd => "SZDD",
             Kind::Ole2 => "OLE2",
             Kind::Rtf => "RTF",
+            Kind::Pdf => "PDF",
         }
     }
 }
@@ -153,6 +157,7 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     if tar::is_tar(data) {
         return Some(Kind::Tar);
     }
+
     // Before zip: a zip's end record in a mail's unencoded part would
     // otherwise take the whole message for a zip.
     if mail::is_mail(data) {
@@ -160,6 +165,13 @@ pub fn detect(data: &[u8]) -> Option<Kind> {
     }
     if legacy::is_binhex(data) {
         return Some(Kind::BinHex);
+    }
+    // `%PDF-` may be anywhere in the first 1024 bytes: after the formats
+    // known by their first bytes (a tar whose first member is a PDF, mail
+    // that quotes one), before zip (a PDF may carry a zip's end record),
+    // but not for a zip that starts with a stored PDF.
+    if pdf::is_pdf(data) && !(data.starts_with(b"PK\x03\x04") && zip::is_zip(data)) {
+        return Some(Kind::Pdf);
     }
     if zip::is_zip(data) {
         return Some(Kind::Zip);
@@ -284,6 +296,7 @@ pub fn unpack(
         Kind::Szdd => legacy::szdd(data, caps, scratch, visit),
         Kind::Ole2 => ole2::unpack(data, caps, scratch, visit),
         Kind::Rtf => rtf::unpack(data, caps, scratch, visit),
+        Kind::Pdf => pdf::unpack(data, caps, scratch, visit),
         Kind::Gzip | Kind::Bzip2 | Kind::Xz | Kind::Lzma | Kind::Zstd => {
             stream::unpack(kind, data, caps, scratch, visit)
         }

@@ -259,7 +259,7 @@ fn a_member_past_the_memory_cap_is_scanned_whole_through_a_spill_file() {
 /// Run `cmd` to its end, reading its standard output, and sample its
 /// anonymous resident memory (`RssAnon`: the heap, not the page cache of
 /// files it maps) every few milliseconds: its exit code, output and peak KiB.
-fn run_sampling_memory(cmd: &mut std::process::Command) -> (Option<i32>, String, u64) {
+pub(crate) fn run_sampling_memory(cmd: &mut std::process::Command) -> (Option<i32>, String, u64) {
     use std::process::Stdio;
     let mut child = cmd
         .stdin(Stdio::null())
@@ -440,6 +440,7 @@ fn clamav_testfiles_of_the_formats_ward_unpacks_are_found() {
         "clam.ole.doc",
         "clam.ppt",
         "clam.exe.rtf",
+        "clam.pdf",
         "clam.tar.gz",
         "clam_cache_emax.tgz",
     ] {

@@ -17,6 +17,7 @@ mod mail_target;
 mod matcher;
 mod ole2;
 mod packages;
+mod pdf;
 mod prop;
 mod quarantine;
 mod reference;
