@@ -3,8 +3,8 @@
 //! uses: ClamAV's own `.wdb` is a phishing allow list.) It holds parsed
 //! signatures, so loading skips all text parsing. The hash tables, which make
 //! up nearly all of a large set, are stored sorted in the layout the index
-//! searches (see [`super::hashtable`]): loading reads the file once and
-//! searches them where they lie. Body signatures are decoded and their
+//! searches (see [`super::hashtable`]): loading maps the file (or reads it,
+//! see [`super::mapped`]) and searches them where they lie. Body signatures are decoded and their
 //! automaton built at load (one code path for every source).
 //!
 //! Layout (integers little-endian):
@@ -111,11 +111,20 @@ fn one_segment(table: &HashTable) -> std::borrow::Cow<'_, Segment> {
 
 /// Load the compiled set at `path` into `db`.
 pub fn load_file(path: &Path, db: &mut Database) -> Result<(), DatabaseError> {
-    let bytes = std::fs::read(path).map_err(|source| DatabaseError::Io {
+    let io = |source| DatabaseError::Io {
         path: path.to_owned(),
         source,
-    })?;
-    decode_shared(Arc::new(bytes), db).map_err(|reason| DatabaseError::Corrupt {
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let buf: Shared = match super::mapped::map(&file) {
+        Some(map) => Arc::new(map),
+        None => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+            Arc::new(bytes)
+        }
+    };
+    decode_shared(buf, db).map_err(|reason| DatabaseError::Corrupt {
         path: path.to_owned(),
         reason,
     })

@@ -14,6 +14,8 @@ pub mod hashtable;
 pub mod hexpat;
 pub mod ldb;
 pub mod location;
+#[allow(unsafe_code)]
+mod mapped;
 pub mod ndb;
 
 use std::collections::{HashMap, HashSet};

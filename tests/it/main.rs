@@ -9,6 +9,7 @@ mod cli;
 mod containers;
 mod daemon;
 mod depth;
+mod hashset;
 mod hostile;
 mod ldb_diff;
 mod mail;
