@@ -15,9 +15,10 @@ Rows: the hashes alone as text (the "3M hashes in 1 s" goal), the same as a
 compiled set (`ward sigs compile`, goal 100 ms), the .ldb alone (compile time
 of logical signatures, goal 2 s), and the full set as loose files and as a
 .cud. Every command runs --runs times (default 3), the runs interleaved; the
-median wall time and the largest peak RSS are reported, with the ratios
-clamscan / ward (10x means ward loads ten times faster, or in a tenth of the
-memory).
+median wall time, the median CPU time (user + system) and the largest peak
+RSS are reported, with the ratios clamscan / ward (10x means ward loads ten
+times faster, or in a tenth of the memory). On a machine shared with other
+work, the CPU time is the steadier figure.
 
     cargo build --release
     benches/scale.py [--ward target/release/ward] [--md5 4500000] [--sha256 1500000]
@@ -128,14 +129,14 @@ def build_cud(d, files):
 
 
 def timed(cmd):
-    """(wall seconds, peak RSS in KiB, stdout) of one run of `cmd`."""
-    r = subprocess.run(["/usr/bin/time", "-f", "@@time %e %M"] + cmd,
+    """(wall seconds, peak RSS in KiB, CPU seconds, stdout) of one run of `cmd`."""
+    r = subprocess.run(["/usr/bin/time", "-f", "@@time %e %M %U %S"] + cmd,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = [l for l in r.stderr.splitlines() if l.startswith("@@time ")]
     if not line or r.returncode not in (0, 1):
         sys.exit("failed: %s\n%s" % (" ".join(cmd), r.stderr[-2000:]))
-    _, wall, rss = line[-1].split()
-    return float(wall), int(rss), r.stdout
+    _, wall, rss, user, sys_ = line[-1].split()
+    return float(wall), int(rss), float(user) + float(sys_), r.stdout
 
 
 def main():
@@ -147,7 +148,8 @@ def main():
     ap.add_argument("--ldb", type=int, default=40000)
     ap.add_argument("--hash-only", type=int, default=3000000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--dir", help="work directory (default: a temporary one)")
+    ap.add_argument("--dir", help="work directory (default: a temporary one); a database "
+                    "generated there before is used again")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     for tool in ["clamscan", "sigtool", "/usr/bin/time"]:
@@ -157,13 +159,20 @@ def main():
     d = args.dir or tempfile.mkdtemp(prefix="ward-scale-")
     os.makedirs(d, exist_ok=True)
     try:
-        files, hash_only = generate(d, args)
-        print("packing main.cud with sigtool ...", file=sys.stderr)
-        cud = build_cud(d, files)
+        cud = os.path.join(d, "cud", "main.cud")
+        if args.dir and os.path.exists(cud):
+            print("reusing the database in %s" % d, file=sys.stderr)
+            files = {n: os.path.join(d, n) for n in ["main.hdb", "main.hsb", "main.ndb", "main.ldb"]}
+            hash_only = os.path.join(d, "hashes.hdb")
+        else:
+            files, hash_only = generate(d, args)
+            print("packing main.cud with sigtool ...", file=sys.stderr)
+            cud = build_cud(d, files)
         loose = os.path.join(d, "loose")
         os.makedirs(loose, exist_ok=True)
         for name, path in files.items():
-            os.link(path, os.path.join(loose, name))
+            if not os.path.exists(os.path.join(loose, name)):
+                os.link(path, os.path.join(loose, name))
         empty = os.path.join(d, "empty")
         open(empty, "w").close()
         wardset = os.path.join(d, "hashes.wardset")
@@ -184,31 +193,34 @@ def main():
                 for who, cmd in (("ward", wcmd), ("clamscan", ccmd)):
                     if cmd is None:
                         continue
-                    wall, rss, out = timed(cmd)
+                    wall, rss, cpu, out = timed(cmd)
                     if run == 0:
                         continue
-                    r = results.setdefault((label, who), {"wall": [], "rss": [], "build": []})
+                    r = results.setdefault((label, who), {"wall": [], "rss": [], "cpu": [], "build": []})
                     r["wall"].append(wall)
                     r["rss"].append(rss)
+                    r["cpu"].append(cpu)
                     if who == "ward":
                         b = json.loads(out)["build_time"]
                         r["build"].append(b["secs"] + b["nanos"] / 1e9)
         sigs = args.md5 + args.sha256 + args.ndb + args.ldb
         print("\n%d MD5 + %d SHA-256 + %d .ndb + %d .ldb = %d signatures; %d runs, median wall, peak RSS\n"
               % (args.md5, args.sha256, args.ndb, args.ldb, sigs, args.runs))
-        print("| load | ward s | ward compile s | ward MiB | clamscan s | clamscan MiB | time ratio | memory ratio |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        print("| load | ward wall s | ward CPU s | ward compile s | ward MiB "
+              "| clamscan wall s | clamscan CPU s | clamscan MiB | wall ratio | memory ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for label, _, ccmd in rows:
             w = results[(label, "ward")]
-            ws, wm = statistics.median(w["wall"]), max(w["rss"]) / 1024
-            wb = statistics.median(w["build"])
+            ws, wc = statistics.median(w["wall"]), statistics.median(w["cpu"])
+            wm, wb = max(w["rss"]) / 1024, statistics.median(w["build"])
             if ccmd is None:
-                print("| %s | %.2f | %.2f | %.0f | | | | |" % (label, ws, wb, wm))
+                print("| %s | %.2f | %.2f | %.2f | %.0f | | | | | |" % (label, ws, wc, wb, wm))
                 continue
             c = results[(label, "clamscan")]
-            cs, cm = statistics.median(c["wall"]), max(c["rss"]) / 1024
-            print("| %s | %.2f | %.2f | %.0f | %.2f | %.0f | %.1fx | %.1fx |"
-                  % (label, ws, wb, wm, cs, cm, cs / max(ws, 0.01), cm / wm))
+            cs, cc = statistics.median(c["wall"]), statistics.median(c["cpu"])
+            cm = max(c["rss"]) / 1024
+            print("| %s | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.0f | %.1fx | %.1fx |"
+                  % (label, ws, wc, wb, wm, cs, cc, cm, cs / max(ws, 0.01), cm / wm))
     finally:
         if not args.keep and not args.dir:
             shutil.rmtree(d, ignore_errors=True)
