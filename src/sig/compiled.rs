@@ -101,6 +101,19 @@ pub fn write(db: &Database, out: &mut impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `payload` behind a valid header (magic, version, length, checksum): what
+/// [`write`] produces around its payload. For tests and fuzzing, which must
+/// reach the payload decoder with bytes of their own.
+pub fn seal(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&twox_hash::XxHash3_64::oneshot(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
 /// A table as one sorted segment: borrowed when it is one already.
 fn one_segment(table: &HashTable) -> std::borrow::Cow<'_, Segment> {
     match table.segments() {
@@ -517,21 +530,13 @@ mod tests {
         let mut payload = 16u64.to_le_bytes().to_vec();
         payload.extend_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
         payload.extend_from_slice(&[0; 12]);
-        let mut hostile = MAGIC.to_vec();
-        hostile.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        hostile.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        hostile.extend_from_slice(&twox_hash::XxHash3_64::oneshot(&payload).to_le_bytes());
-        hostile.extend_from_slice(&payload);
+        let hostile = seal(&payload);
         assert!(err(&hostile).contains("exceeds the file"));
         // A table range past the end of the payload.
         let mut payload = 8u64.to_le_bytes().to_vec();
         payload.extend_from_slice(&[0; 8]);
         payload.extend_from_slice(&u64::MAX.to_le_bytes());
-        let mut hostile = MAGIC.to_vec();
-        hostile.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        hostile.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        hostile.extend_from_slice(&twox_hash::XxHash3_64::oneshot(&payload).to_le_bytes());
-        hostile.extend_from_slice(&payload);
+        let hostile = seal(&payload);
         assert!(err(&hostile).contains("exceeds the file"));
     }
 }

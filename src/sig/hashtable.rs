@@ -250,7 +250,7 @@ impl Segment {
             for r in other.records[slot(kind)].chunks_exact(s) {
                 rec.extend_from_slice(&r[..s - 4]);
                 let n = u32::from_be_bytes(r[s - 4..].try_into().unwrap_or_default());
-                rec.extend_from_slice(&(n + base).to_be_bytes());
+                rec.extend_from_slice(&n.saturating_add(base).to_be_bytes());
             }
         }
         self.sorted = false;
