@@ -39,10 +39,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
-// `unsafe` lives only in four fenced modules, each allowed where it is
+// `unsafe` lives only in fenced modules, each allowed where it is
 // declared: `scan::mmap` (leases and maps), `watch::fanotify::sys` (the
-// fanotify calls), `compile::simd` (the AVX2 probe) and `unpack::spill` (the
-// map of a member's nameless spill file).
+// fanotify calls), `compile::simd` (the AVX2 probe), `unpack::spill` (the
+// map of a member's nameless spill file) and `sig::mapped` (the map of a
+// compiled set).
 #![deny(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 

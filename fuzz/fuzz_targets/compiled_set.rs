@@ -7,16 +7,10 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use sha2::{Digest, Sha256};
-use ward::sig::compiled::{FORMAT_VERSION, MAGIC};
 use ward::{Database, Format};
 
 fuzz_target!(|data: &[u8]| {
-    let mut sealed = MAGIC.to_vec();
-    sealed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    sealed.extend_from_slice(&(data.len() as u64).to_le_bytes());
-    sealed.extend_from_slice(&Sha256::digest(data));
-    sealed.extend_from_slice(data);
+    let sealed = ward::sig::compiled::seal(data);
     for input in [data, &sealed[..]] {
         let mut db = Database::new();
         if db

@@ -70,7 +70,7 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
     for p in paths {
         b.path(p);
     }
-    let db = match b.database() {
+    let mut db = match b.database() {
         Ok(db) => db,
         Err(e) => {
             eprintln!("ward: cannot load signatures:\n{e}");
@@ -78,6 +78,14 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
         }
     };
     print_warnings(&db);
+    // The compile check needs no hash tables (they cannot fail to compile);
+    // sorted where they are, they are written without a copy.
+    let mut tables = (
+        std::mem::take(&mut db.hashes),
+        std::mem::take(&mut db.allow),
+    );
+    tables.0.sort();
+    tables.1.sort();
     if !db.logical.is_empty() {
         eprintln!(
             "ward: warning: {} logical signatures are not stored in a compiled set: load their .ldb files beside it",
@@ -88,6 +96,7 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
         eprintln!("ward: cannot compile signatures: {e}");
         return ExitCode::from(2);
     }
+    (db.hashes, db.allow) = tables;
     let ext = ward::sig::compiled::EXTENSION;
     if output.extension().is_none_or(|e| e != ext) {
         eprintln!(
@@ -96,7 +105,8 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    match write_atomically(output, &ward::sig::compiled::encode(&db)) {
+    let write = |f: &mut std::io::BufWriter<std::fs::File>| ward::sig::compiled::write(&db, f);
+    match write_atomically(output, write) {
         Ok(()) => {
             println!("{}: {} signatures", output.display(), db.len());
             ExitCode::SUCCESS
@@ -110,7 +120,10 @@ fn compile(paths: &[PathBuf], output: &Path) -> ExitCode {
 
 /// Write to a temporary name beside `path`, fsync, then rename over it: readers
 /// see the old file or the new one, never a partial one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -122,9 +135,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        write(&mut f)?;
+        f.flush()?;
+        f.get_ref().sync_all()?;
         std::fs::rename(&tmp, path)?;
         std::fs::File::open(dir)?.sync_all()
     })();

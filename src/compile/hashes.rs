@@ -1,84 +1,60 @@
 //! The size + digest index of hash signatures. A digest is computed for a file
 //! only when the index has that kind of digest for a size the file can have.
+//!
+//! The index is the loaded [`HashTable`], sorted: a lookup is a binary search
+//! in flat records (see [`crate::sig::hashtable`]), and a compiled set's table
+//! is searched where it lies in the file's bytes. Names dropped by `.ign2` are
+//! passed over at lookup, so a shared table is never rewritten.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::HashSet;
 
-use crate::sig::{HashKind, HashSig};
+use crate::sig::{HashKind, HashTable};
 
-/// Digest kinds in a fixed order, for arrays indexed by kind.
-pub const KINDS: [HashKind; 3] = [HashKind::Md5, HashKind::Sha1, HashKind::Sha256];
+pub use crate::sig::hashtable::KINDS;
 
-fn slot(kind: HashKind) -> usize {
-    match kind {
-        HashKind::Md5 => 0,
-        HashKind::Sha1 => 1,
-        HashKind::Sha256 => 2,
-    }
-}
-
-#[derive(Default, Debug)]
-struct Sizes {
-    any: bool,
-    exact: HashSet<u64>,
-}
-
-/// The signatures sharing one digest: each with its size (`None`: any) and name.
-type Entries = Vec<(Option<u64>, Arc<str>)>;
-
-/// Hash signatures by digest.
+/// Hash signatures by size and digest.
 #[derive(Default, Debug)]
 pub struct HashIndex {
-    by_digest: HashMap<Vec<u8>, Entries>,
-    sizes: [Sizes; 3],
+    table: HashTable,
+    /// Names not to report (only those the table holds).
+    ignored: HashSet<String>,
     counts: [usize; 3],
 }
 
 impl HashIndex {
-    /// Index `sigs`.
-    pub fn new<'a>(sigs: impl IntoIterator<Item = &'a HashSig>) -> Self {
-        let mut index = HashIndex::default();
-        for s in sigs {
-            let sizes = &mut index.sizes[slot(s.kind)];
-            match s.size {
-                None => sizes.any = true,
-                Some(n) => {
-                    sizes.exact.insert(n);
-                }
+    /// Index `table`, leaving out the names in `ignored`.
+    pub fn new(mut table: HashTable, ignored: &HashSet<String>) -> Self {
+        table.sort();
+        let mut counts = KINDS.map(|k| table.count(k));
+        let mut held = HashSet::new();
+        if !ignored.is_empty() {
+            for e in table.iter().filter(|e| ignored.contains(e.name)) {
+                counts[crate::sig::hashtable::slot(e.kind)] -= 1;
+                held.insert(e.name.to_owned());
             }
-            index.counts[slot(s.kind)] += 1;
-            index
-                .by_digest
-                .entry(s.digest.clone())
-                .or_default()
-                .push((s.size, s.name.clone()));
         }
-        index
+        HashIndex {
+            table,
+            ignored: held,
+            counts,
+        }
     }
 
     /// Whether a file of `size` bytes needs a `kind` digest.
     pub fn needs(&self, kind: HashKind, size: u64) -> bool {
-        let s = &self.sizes[slot(kind)];
-        s.any || s.exact.contains(&size)
+        self.counts[crate::sig::hashtable::slot(kind)] > 0 && self.table.needs(kind, size)
     }
 
     /// Names of the signatures matching `digest` for a file of `size` bytes.
-    pub fn lookup<'a>(
-        &'a self,
-        digest: &[u8],
-        size: u64,
-    ) -> impl Iterator<Item = &'a Arc<str>> + 'a {
-        self.by_digest
-            .get(digest)
-            .into_iter()
-            .flatten()
-            .filter(move |(s, _)| s.is_none_or(|s| s == size))
-            .map(|(_, name)| name)
+    pub fn lookup<'a>(&'a self, digest: &'a [u8], size: u64) -> impl Iterator<Item = &'a str> + 'a {
+        self.table
+            .lookup(digest, size)
+            .filter(|name| !self.ignored.contains(*name))
     }
 
     /// Number of signatures of `kind`.
     pub fn count(&self, kind: HashKind) -> usize {
-        self.counts[slot(kind)]
+        self.counts[crate::sig::hashtable::slot(kind)]
     }
 
     /// Number of signatures.
@@ -87,12 +63,8 @@ impl HashIndex {
         self.counts.iter().sum()
     }
 
-    /// Approximate heap use in bytes.
+    /// Approximate heap use in bytes (a compiled set's shared bytes not counted).
     pub fn memory_usage(&self) -> usize {
-        self.by_digest
-            .iter()
-            .map(|(k, v)| k.len() + v.len() * 48 + 64)
-            .sum::<usize>()
-            + self.sizes.iter().map(|s| s.exact.len() * 16).sum::<usize>()
+        self.table.memory_usage() + self.ignored.iter().map(|n| n.len() + 48).sum::<usize>()
     }
 }

@@ -146,6 +146,7 @@ fn search(
     let automaton = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
         .ascii_case_insensitive(nocase)
+        .dense_depth(1)
         .build(&bytes)
         .map_err(|e| CompileError::Automaton(e.to_string()))?;
     Ok(Some(AtomSearch { automaton, owners }))

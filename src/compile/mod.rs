@@ -137,17 +137,24 @@ impl SignatureSet {
 
     /// Compile a database.
     pub fn compile(db: &Database) -> Result<SignatureSet, CompileError> {
-        Self::build(db.body.iter().cloned(), db)
+        let tables = (db.hashes.clone(), db.allow.clone());
+        Self::build(db.body.iter().cloned(), tables, db)
     }
 
     /// Compile a database, consuming it (no copy of the patterns is made).
     pub fn from_database(mut db: Database) -> Result<SignatureSet, CompileError> {
         let body = std::mem::take(&mut db.body);
-        Self::build(body.into_iter(), &db)
+        let tables = (
+            std::mem::take(&mut db.hashes),
+            std::mem::take(&mut db.allow),
+        );
+        Self::build(body.into_iter(), tables, &db)
     }
 
+    /// Compile `body`, the (hash, allow) `tables` and the rest of `db`.
     fn build(
         body: impl Iterator<Item = BodySig>,
+        (hash_table, allow_table): (crate::sig::HashTable, crate::sig::HashTable),
         db: &Database,
     ) -> Result<SignatureSet, CompileError> {
         let t0 = Instant::now();
@@ -189,10 +196,11 @@ impl SignatureSet {
         } else {
             Some(Finder::new(&atoms).map_err(CompileError::Automaton)?)
         };
-        let hashes = HashIndex::new(db.hashes.iter().filter(|s| kept(&s.name)));
+        let hashes_read = hash_table.len();
+        let hashes = HashIndex::new(hash_table, &db.ignored);
         let logic = logic::LogicSet::new(db.logical.iter().filter(|s| kept(&s.name)))?;
         let logical = logic.as_ref().map_or(0, |l| l.sigs.len());
-        let allow = HashIndex::new(&db.allow);
+        let allow = HashIndex::new(allow_table, &Default::default());
         let mut info = SetInfo {
             body: sigs.len(),
             logical,
@@ -200,7 +208,7 @@ impl SignatureSet {
             sha1: hashes.count(HashKind::Sha1),
             sha256: hashes.count(HashKind::Sha256),
             allow: allow.len(),
-            ignored: read + db.hashes.len() + db.logical.len() + db.dropped
+            ignored: read + hashes_read + db.logical.len() + db.dropped
                 - sigs.len()
                 - hashes.len()
                 - logical,

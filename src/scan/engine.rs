@@ -134,7 +134,7 @@ impl<'s> Engine<'s> {
                     self.set
                         .hashes
                         .lookup(d, size)
-                        .map(|name| Match::new(name.clone(), MatchKind::Hash { hash: kind })),
+                        .map(|name| Match::new(name.into(), MatchKind::Hash { hash: kind })),
                 );
             }
         }

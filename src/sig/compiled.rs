@@ -1,9 +1,11 @@
 //! `.wardset`: ward's compiled signature set, written by `ward sigs compile` and
 //! read like any other signature file. (Its extension is one no ClamAV database
 //! uses: ClamAV's own `.wdb` is a phishing allow list.) It holds parsed
-//! signatures, so loading skips all text parsing; compiling the automaton still
-//! happens at load (it takes less time than reading the file would save, and
-//! keeps one code path for every source).
+//! signatures, so loading skips all text parsing. The hash tables, which make
+//! up nearly all of a large set, are stored sorted in the layout the index
+//! searches (see [`super::hashtable`]): loading maps the file (or reads it,
+//! see [`super::mapped`]) and searches them where they lie. Body signatures are decoded and their
+//! automaton built at load (one code path for every source).
 //!
 //! Layout (integers little-endian):
 //!
@@ -11,42 +13,58 @@
 //! magic    8 bytes  "\x7fWARDDB\n"
 //! version  u32      FORMAT_VERSION
 //! length   u64      payload length
-//! checksum 32 bytes SHA-256 of the payload
-//! payload           body, hash, allow and ignore records
+//! checksum u64      XXH3-64 of the payload
+//! payload:
+//!   meta            u64 length, then the body and ignore records
+//!   hashes, allow   each: five parts, each a u64 length then its bytes: the
+//!                   MD5, SHA-1 and SHA-256 record tables (sorted), the names
+//!                   end to end, their u32 end offsets
 //! ```
+//!
+//! The checksum is XXH3 rather than a cryptographic hash because it must run
+//! over hundreds of MiB within the load time; it catches corruption, not
+//! tampering (whoever can write the file chooses the signatures anyway).
 //!
 //! A foreign, truncated, corrupt or newer file is rejected with a reason before
 //! anything from it is used. Every count in the payload is checked against the
 //! bytes that remain, so a hostile file cannot make the reader allocate more
-//! than the file's own size.
+//! than the file's own size, and every table range is checked against the file.
 
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
+use super::hashtable::{KINDS, Segment};
 use super::hexpat::{MAX_ALTERNATIVES, MAX_BRANCH_NODES};
-use super::{BodySig, Database, HashKind, HashSig, Node, Offset, TargetType, Tok, Trailer};
+use super::{BodySig, Database, DatabaseError, HashTable, Node, Offset, TargetType, Tok, Trailer};
 
 /// First bytes of every compiled set.
 pub const MAGIC: &[u8; 8] = b"\x7fWARDDB\n";
 /// The extension of a compiled set.
 pub const EXTENSION: &str = "wardset";
 /// The layout version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
-const HEADER: usize = 8 + 4 + 8 + 32;
+pub const FORMAT_VERSION: u32 = 2;
+const HEADER: usize = 8 + 4 + 8 + 8;
 
-/// Encode a database (its body, hash, allow and ignore entries; warnings are not kept).
+/// A shared, read-only buffer (a compiled set's whole file).
+type Shared = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Encode a database (its body, hash, allow and ignore entries; warnings are
+/// not kept).
 pub fn encode(db: &Database) -> Vec<u8> {
+    let mut out = Vec::new();
+    write(db, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Write a database as a compiled set to `out`. Hash tables already sorted in
+/// one segment each (see [`HashTable::sort`]) are written without a copy.
+pub fn write(db: &Database, out: &mut impl Write) -> std::io::Result<()> {
     let mut w = Writer::default();
     w.u32(db.body.len() as u32);
     for s in &db.body {
         w.body(s);
-    }
-    for list in [&db.hashes, &db.allow] {
-        w.u32(list.len() as u32);
-        for h in list {
-            w.hash(h);
-        }
     }
     let mut ignored: Vec<&String> = db.ignored.iter().collect();
     ignored.sort();
@@ -54,17 +72,84 @@ pub fn encode(db: &Database) -> Vec<u8> {
     for name in ignored {
         w.str(name);
     }
-    let mut out = Vec::with_capacity(HEADER + w.0.len());
+    let (hashes, allow) = (one_segment(&db.hashes), one_segment(&db.allow));
+    let mut parts: Vec<&[u8]> = vec![&w.0];
+    for seg in [&hashes, &allow] {
+        let seg: &Segment = seg;
+        parts.extend(KINDS.map(|k| seg.records(k)));
+        parts.extend([seg.names(), seg.name_ends()]);
+    }
+    let lengths: Vec<[u8; 8]> = parts
+        .iter()
+        .map(|p| (p.len() as u64).to_le_bytes())
+        .collect();
+    let mut sum = twox_hash::XxHash3_64::new();
+    let mut len = 0u64;
+    for (l, p) in lengths.iter().zip(&parts) {
+        std::hash::Hasher::write(&mut sum, l);
+        std::hash::Hasher::write(&mut sum, p);
+        len += 8 + p.len() as u64;
+    }
+    out.write_all(MAGIC)?;
+    out.write_all(&FORMAT_VERSION.to_le_bytes())?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(&std::hash::Hasher::finish(&sum).to_le_bytes())?;
+    for (l, p) in lengths.iter().zip(&parts) {
+        out.write_all(l)?;
+        out.write_all(p)?;
+    }
+    Ok(())
+}
+
+/// `payload` behind a valid header (magic, version, length, checksum): what
+/// [`write`] produces around its payload. For tests and fuzzing, which must
+/// reach the payload decoder with bytes of their own.
+pub fn seal(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(w.0.len() as u64).to_le_bytes());
-    out.extend_from_slice(&Sha256::digest(&w.0));
-    out.extend_from_slice(&w.0);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&twox_hash::XxHash3_64::oneshot(payload).to_le_bytes());
+    out.extend_from_slice(payload);
     out
+}
+
+/// A table as one sorted segment: borrowed when it is one already.
+fn one_segment(table: &HashTable) -> std::borrow::Cow<'_, Segment> {
+    match table.segments() {
+        [one] if one.is_sorted() => std::borrow::Cow::Borrowed(one),
+        _ => std::borrow::Cow::Owned(table.joined()),
+    }
+}
+
+/// Load the compiled set at `path` into `db`.
+pub fn load_file(path: &Path, db: &mut Database) -> Result<(), DatabaseError> {
+    let io = |source| DatabaseError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let buf: Shared = match super::mapped::map(&file) {
+        Some(map) => Arc::new(map),
+        None => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+            Arc::new(bytes)
+        }
+    };
+    decode_shared(buf, db).map_err(|reason| DatabaseError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 /// Decode a compiled set into `db`; the error says what is wrong.
 pub fn decode(bytes: &[u8], db: &mut Database) -> Result<(), String> {
+    decode_shared(Arc::new(bytes.to_vec()), db)
+}
+
+fn decode_shared(buf: Shared, db: &mut Database) -> Result<(), String> {
+    let bytes = (*buf).as_ref();
     if bytes.len() < 8 || &bytes[..8] != MAGIC {
         return Err("not a ward database (bad magic)".into());
     }
@@ -85,10 +170,15 @@ pub fn decode(bytes: &[u8], db: &mut Database) -> Result<(), String> {
             payload.len()
         ));
     }
-    if Sha256::digest(payload)[..] != bytes[20..52] {
+    if twox_hash::XxHash3_64::oneshot(payload).to_le_bytes()[..] != bytes[20..28] {
         return Err("checksum mismatch: the file is corrupt".into());
     }
-    let mut r = Reader { b: payload, at: 0 };
+    let mut parts = Parts { b: payload, at: 0 };
+    let meta = parts.next()?;
+    let mut r = Reader {
+        b: &payload[meta.clone()],
+        at: 0,
+    };
     let mut out = Database::new();
     let n = r.count(8)?;
     out.body.reserve(n);
@@ -96,19 +186,59 @@ pub fn decode(bytes: &[u8], db: &mut Database) -> Result<(), String> {
         out.body.push(r.body()?);
     }
     for _ in 0..r.count(4)? {
-        out.hashes.push(r.hash()?);
-    }
-    for _ in 0..r.count(4)? {
-        out.allow.push(r.hash()?);
-    }
-    for _ in 0..r.count(4)? {
         out.ignored.insert(r.str()?.to_owned());
     }
     if r.at != r.b.len() {
-        return Err(format!("{} unexpected bytes at the end", r.b.len() - r.at));
+        return Err(format!(
+            "{} unexpected bytes after the records",
+            r.b.len() - r.at
+        ));
+    }
+    for (table, what) in [(&mut out.hashes, "hash"), (&mut out.allow, "allow-list")] {
+        let mut next = || parts.next().map(|r| r.start + HEADER..r.end + HEADER);
+        let records = [next()?, next()?, next()?];
+        let (names, ends) = (next()?, next()?);
+        let seg = Segment::shared(&buf, records, names, ends).map_err(|e| format!("{what} {e}"))?;
+        table.push_segment(seg);
+    }
+    if parts.at != payload.len() {
+        return Err(format!(
+            "{} unexpected bytes at the end",
+            payload.len() - parts.at
+        ));
     }
     db.merge(out);
     Ok(())
+}
+
+/// The length-prefixed parts of a payload.
+struct Parts<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Parts<'_> {
+    /// The range of the next part.
+    fn next(&mut self) -> Result<Range<usize>, String> {
+        let len = self
+            .b
+            .get(self.at..self.at + 8)
+            .map(|l| u64::from_le_bytes(l.try_into().unwrap_or_default()))
+            .ok_or_else(|| format!("truncated part at payload byte {}", self.at))?;
+        let start = self.at + 8;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| start.checked_add(l))
+            .filter(|&e| e <= self.b.len())
+            .ok_or_else(|| {
+                format!(
+                    "part of {len} bytes at payload byte {} exceeds the file",
+                    self.at
+                )
+            })?;
+        self.at = end;
+        Ok(start..end)
+    }
 }
 
 #[derive(Default)]
@@ -183,19 +313,6 @@ impl Writer {
                 }
             }
         }
-    }
-
-    fn hash(&mut self, h: &HashSig) {
-        self.str(&h.name);
-        self.u8(match h.kind {
-            HashKind::Md5 => 0,
-            HashKind::Sha1 => 1,
-            HashKind::Sha256 => 2,
-        });
-        self.u8(h.digest.len() as u8);
-        self.0.extend_from_slice(&h.digest);
-        self.u8(u8::from(h.size.is_some()));
-        self.u64(h.size.unwrap_or(0));
     }
 }
 
@@ -328,33 +445,6 @@ impl Reader<'_> {
             t => return Err(format!("unknown node type {t}")),
         })
     }
-
-    fn hash(&mut self) -> Result<HashSig, String> {
-        let name: Arc<str> = Arc::from(self.str()?);
-        let kind = match self.u8()? {
-            0 => HashKind::Md5,
-            1 => HashKind::Sha1,
-            2 => HashKind::Sha256,
-            k => return Err(format!("hash signature {name}: unknown kind {k}")),
-        };
-        let len = self.u8()? as usize;
-        let expected = match kind {
-            HashKind::Md5 => 16,
-            HashKind::Sha1 => 20,
-            HashKind::Sha256 => 32,
-        };
-        if len != expected {
-            return Err(format!("hash signature {name}: digest of {len} bytes"));
-        }
-        let digest = self.take(len)?.to_vec();
-        let (has_size, size) = (self.u8()? != 0, self.u64()?);
-        Ok(HashSig {
-            name,
-            kind,
-            digest,
-            size: has_size.then_some(size),
-        })
-    }
 }
 
 /// The invariants the parser guarantees for text signatures.
@@ -417,8 +507,14 @@ mod tests {
         let mut back = Database::new();
         decode(&bytes, &mut back).unwrap();
         assert_eq!(format!("{:?}", back.body), format!("{:?}", db.body));
-        assert_eq!(format!("{:?}", back.hashes), format!("{:?}", db.hashes));
-        assert_eq!(format!("{:?}", back.allow), format!("{:?}", db.allow));
+        let entries = |t: &HashTable| {
+            let mut v: Vec<String> = t.iter().map(|e| format!("{e:?}")).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(entries(&back.hashes), entries(&db.hashes));
+        assert_eq!(entries(&back.allow), entries(&db.allow));
+        assert_eq!(back.hashes.len(), 3);
         assert_eq!(back.ignored, db.ignored);
         assert_eq!(encode(&back), bytes, "encoding is deterministic");
     }
@@ -428,22 +524,25 @@ mod tests {
         let bytes = encode(&sample());
         let err = |b: &[u8]| decode(b, &mut Database::new()).unwrap_err();
         assert!(err(b"A:0:*:41424344\n").contains("bad magic"));
-        assert!(err(&bytes[..30]).contains("truncated header"));
+        assert!(err(&bytes[..20]).contains("truncated header"));
         assert!(err(&bytes[..bytes.len() - 1]).contains("truncated"));
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert!(err(&flipped).contains("checksum"));
         let mut newer = bytes.clone();
-        newer[8] = 2;
-        assert!(err(&newer).contains("version 2"));
+        newer[8] = 3;
+        assert!(err(&newer).contains("version 3"));
         // A valid checksum over a hostile payload: counts beyond the file.
-        let mut payload = vec![0xff, 0xff, 0xff, 0x7f];
+        let mut payload = 16u64.to_le_bytes().to_vec();
+        payload.extend_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
         payload.extend_from_slice(&[0; 12]);
-        let mut hostile = MAGIC.to_vec();
-        hostile.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        hostile.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        hostile.extend_from_slice(&Sha256::digest(&payload));
-        hostile.extend_from_slice(&payload);
+        let hostile = seal(&payload);
+        assert!(err(&hostile).contains("exceeds the file"));
+        // A table range past the end of the payload.
+        let mut payload = 8u64.to_le_bytes().to_vec();
+        payload.extend_from_slice(&[0; 8]);
+        payload.extend_from_slice(&u64::MAX.to_le_bytes());
+        let hostile = seal(&payload);
         assert!(err(&hostile).contains("exceeds the file"));
     }
 }

@@ -372,8 +372,9 @@ fn load_members(
     // The ignore lists first, as in a directory.
     let mut members = members;
     members.sort_by_key(|(m, _)| Format::from_path(Path::new(m)) != Some(Format::Ignore));
-    for (member, data) in &members {
-        let Some(format) = Format::from_path(Path::new(member)) else {
+    // By value: each member's bytes are freed once it is loaded.
+    for (member, data) in members {
+        let Some(format) = Format::from_path(Path::new(&member)) else {
             continue; // COPYING and other non-database members
         };
         if matches!(format, Format::Compiled | Format::Container) || member.ends_with(".info") {
@@ -381,14 +382,14 @@ fn load_members(
         }
         let l = listed
             .iter()
-            .find(|l| l.name == *member)
+            .find(|l| l.name == member)
             .ok_or_else(|| corrupt(format!("member {member} is not listed in the .info")))?;
-        if l.size != data.len() as u64 || Sha256::digest(data)[..] != l.sha256 {
+        if l.size != data.len() as u64 || Sha256::digest(&data)[..] != l.sha256 {
             return Err(corrupt(format!(
                 "member {member} does not match its size and SHA-256 in the .info"
             )));
         }
-        match out.load_bytes(format, &name.join(member), data) {
+        match out.load_bytes(format, &name.join(&member), &data) {
             Ok(()) => {}
             Err(DatabaseError::Syntax(mut e)) => errors.append(&mut e),
             Err(e) => return Err(e),

@@ -10,9 +10,12 @@ pub mod builtin;
 pub mod compiled;
 pub mod cvd;
 pub mod hashdb;
+pub mod hashtable;
 pub mod hexpat;
 pub mod ldb;
 pub mod location;
+#[allow(unsafe_code)]
+mod mapped;
 pub mod ndb;
 
 use std::collections::{HashMap, HashSet};
@@ -129,18 +132,7 @@ impl HashKind {
     }
 }
 
-/// A whole-file hash signature.
-#[derive(Clone, Debug)]
-pub struct HashSig {
-    /// Name, exactly as in the database.
-    pub name: Arc<str>,
-    /// Digest algorithm.
-    pub kind: HashKind,
-    /// The digest.
-    pub digest: Vec<u8>,
-    /// File size it applies to; `None` for `*` (any size).
-    pub size: Option<u64>,
-}
+pub use hashtable::{HashEntry, HashTable};
 
 /// An error within a line of a signature file (0-based column).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -276,6 +268,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// Whether files of this format are text, read line by line.
+    fn is_text(self) -> bool {
+        matches!(
+            self,
+            Format::Ndb | Format::Ldb | Format::Hash | Format::Allow | Format::Ignore
+        )
+    }
+
     /// The format for a file name's extension.
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?;
@@ -377,9 +377,9 @@ pub struct Database {
     /// Logical signatures.
     pub logical: Vec<ldb::LogicalSig>,
     /// Hash signatures.
-    pub hashes: Vec<HashSig>,
+    pub hashes: HashTable,
     /// Hashes of known-clean files (never reported).
-    pub allow: Vec<HashSig>,
+    pub allow: HashTable,
     /// Signature names to drop.
     pub ignored: HashSet<String>,
     /// Signatures to drop only where their database entry (its whole line)
@@ -398,6 +398,37 @@ pub struct Database {
     pub skipped: Vec<SkippedFile>,
     /// The containers (`.cvd`, `.cld`, `.cud`) loaded, with their headers.
     pub containers: Vec<cvd::Loaded>,
+}
+
+/// The read buffer of a text database, bytes.
+const TEXT_BUFFER: usize = 1 << 20;
+
+/// Read the next line of `input` into `line`, without its `\n` and cut
+/// after [`MAX_LINE`]` + 1` bytes (the rest of a longer line is passed over).
+/// `false` at the end of the input.
+fn next_line(input: &mut impl std::io::BufRead, line: &mut Vec<u8>) -> std::io::Result<bool> {
+    line.clear();
+    let mut any = false;
+    loop {
+        let avail = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok(any);
+        }
+        any = true;
+        let end = memchr::memchr(b'\n', avail);
+        let piece = &avail[..end.unwrap_or(avail.len())];
+        let room = (MAX_LINE + 1).saturating_sub(line.len());
+        line.extend_from_slice(&piece[..piece.len().min(room)]);
+        let used = end.map_or(avail.len(), |at| at + 1);
+        input.consume(used);
+        if end.is_some() {
+            return Ok(true);
+        }
+    }
 }
 
 /// At most this many syntax errors are kept per file.
@@ -453,6 +484,19 @@ impl Database {
         let format = Format::from_path(path).ok_or_else(|| DatabaseError::UnknownFormat {
             path: path.to_owned(),
         })?;
+        if format.is_text() {
+            // Read a piece at a time: a database of millions of lines is
+            // never held whole in memory.
+            if is_pua(path) && !self.detect_pua {
+                return Ok(());
+            }
+            let file = std::fs::File::open(path).map_err(io)?;
+            let input = std::io::BufReader::with_capacity(TEXT_BUFFER, file);
+            return self.load_text(format, path, input);
+        }
+        if format == Format::Compiled {
+            return compiled::load_file(path, self);
+        }
         let bytes = std::fs::read(path).map_err(io)?;
         // A compiled set written by earlier versions under ClamAV's `.wdb`.
         if path.extension() == Some("wdb".as_ref()) && bytes.starts_with(compiled::MAGIC) {
@@ -502,11 +546,31 @@ impl Database {
             }
             _ => {}
         }
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        self.load_text(format, name, bytes)
+    }
+
+    /// Load the lines of a text database from `input`.
+    fn load_text(
+        &mut self,
+        format: Format,
+        name: &Path,
+        mut input: impl std::io::BufRead,
+    ) -> Result<(), DatabaseError> {
         let mut errors = Vec::new();
         let mut error_count = 0usize;
-        for (idx, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let mut line = Vec::new();
+        for idx in 0.. {
+            let more = next_line(&mut input, &mut line).map_err(|source| DatabaseError::Io {
+                path: name.to_owned(),
+                source,
+            })?;
+            if !more {
+                break;
+            }
+            let mut raw = line.strip_suffix(b"\r").unwrap_or(&line);
+            if idx == 0 {
+                raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+            }
             if raw.iter().all(u8::is_ascii_whitespace) || raw.first() == Some(&b'#') {
                 continue;
             }
@@ -584,15 +648,22 @@ impl Database {
                     e.reason
                 ))),
             },
-            Format::Hash => {
-                if let Some(sig) = hashdb::parse_line(text)? {
-                    match self.entry_ignored(&sig.name, text) {
-                        true => self.dropped += 1,
-                        false => self.hashes.push(sig),
+            Format::Hash | Format::Allow => {
+                let Some(sig) = hashdb::parse_line(text)? else {
+                    return Ok(());
+                };
+                let table = match format {
+                    Format::Hash if self.entry_ignored(sig.name, text) => {
+                        self.dropped += 1;
+                        return Ok(());
                     }
+                    Format::Hash => &mut self.hashes,
+                    _ => &mut self.allow,
+                };
+                if !table.push(sig.kind, sig.digest(), sig.size, sig.name) {
+                    return Err(LineError::new(0, "too many hash signatures"));
                 }
             }
-            Format::Allow => self.allow.extend(hashdb::parse_line(text)?),
             Format::Ignore => self.add_ignore(text)?,
             Format::Compiled | Format::Container | Format::NotRun(_) => {
                 return Err(LineError::new(
@@ -656,8 +727,8 @@ impl Database {
     pub fn merge(&mut self, other: Database) {
         self.body.extend(other.body);
         self.logical.extend(other.logical);
-        self.hashes.extend(other.hashes);
-        self.allow.extend(other.allow);
+        self.hashes.append(other.hashes);
+        self.allow.append(other.allow);
         self.ignored.extend(other.ignored);
         self.dropped += other.dropped;
         for (name, mut list) in other.ignored_entries {
@@ -679,9 +750,12 @@ impl Database {
 
     /// Number of signatures that will be compiled (after `.ign2`).
     pub fn len(&self) -> usize {
-        let kept = |n: &Arc<str>| !self.ignored.contains(&**n);
+        let kept = |n: &str| !self.ignored.contains(n);
         self.body.iter().filter(|s| kept(&s.name)).count()
-            + self.hashes.iter().filter(|s| kept(&s.name)).count()
+            + match self.ignored.is_empty() {
+                true => self.hashes.len(),
+                false => self.hashes.iter().filter(|s| kept(s.name)).count(),
+            }
             + self.logical.iter().filter(|s| kept(&s.name)).count()
     }
 

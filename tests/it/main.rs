@@ -9,6 +9,7 @@ mod cli;
 mod containers;
 mod daemon;
 mod depth;
+mod hashset;
 mod hostile;
 mod html_views;
 mod ldb_diff;
